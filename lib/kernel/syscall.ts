@@ -4,11 +4,12 @@
  * failure into a `BpfError`. This is the only file that calls the addon's bpf().
  */
 import { BpfCmd } from '../uapi/commands.js';
+import { BPF_ATTR_SIZE } from '../uapi/bpf-attr.js';
 import { native, type PointerPatch } from './native.js';
 import { BpfError } from './errors.js';
 
-/** Size of the attr buffer we pass: large enough for every command in 6.18. */
-export const ATTR_SIZE = 160;
+/** Size of the attr buffer we pass: `sizeof(union bpf_attr)` in Linux 6.18. */
+export const ATTR_SIZE = BPF_ATTR_SIZE;
 
 const cmdNames = new Map<number, string>(Object.entries(BpfCmd).map(([k, v]) => [v as number, k]));
 
