@@ -216,6 +216,141 @@ Napi::Value Munmap(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// --- Hot path for map operations (K1) ---------------------------------------
+// Plain N-API (no C++ wrappers) and as few engine calls as possible: a map
+// keeps one attr per command with its key/value addresses written once (from
+// addressOf), so each lookup or update costs one typed-array query and the
+// syscall. The addresses stay valid because the map holds the buffers.
+
+napi_value ThrowTypeRaw(napi_env env, const char* message) {
+  napi_throw_type_error(env, nullptr, message);
+  return nullptr;
+}
+
+// bpfFast(cmd, attr) -> result >= 0, or -errno. attr is a Uint8Array of 1 to
+// 4096 bytes whose pointer members are already filled in; cmd is below 1024.
+napi_value BpfFast(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok || argc != 2)
+    return ThrowTypeRaw(env, "bpfFast(cmd, attr) takes 2 arguments");
+  uint32_t cmd;
+  if (napi_get_value_uint32(env, argv[0], &cmd) != napi_ok || cmd >= 1024)
+    return ThrowTypeRaw(env, "cmd must be an integer in [0, 1023]");
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array)
+    return ThrowTypeRaw(env, "attr must be a Uint8Array");
+  if (length == 0 || length > kMaxAttrSize) return ThrowTypeRaw(env, "attr length must be in [1, 4096]");
+  long r = DoBpf(cmd, Span{static_cast<uint8_t*>(data), length});
+  napi_value out;
+  napi_create_int32(env, static_cast<int32_t>(r), &out);
+  return out;
+}
+
+// addressOf(buffer) -> the address of the first byte of a TypedArray, DataView
+// or ArrayBuffer, as a number (user-space addresses fit in 53 bits). Asking
+// for it moves a small on-heap typed array's bytes off the heap, so the
+// address stays valid as long as the buffer is alive.
+Napi::Value AddressOf(const Napi::CallbackInfo& info) {
+  Span buf{nullptr, 0};
+  if (info.Length() != 1) { ThrowType(info.Env(), "addressOf(buffer) takes 1 argument"); return info.Env().Undefined(); }
+  if (!ReadBytes(info.Env(), info[0], "buffer", &buf)) return info.Env().Undefined();
+  uint64_t address = reinterpret_cast<uintptr_t>(buf.data);
+  if (address >= (1ull << 53)) { ThrowType(info.Env(), "address does not fit a double"); return info.Env().Undefined(); }
+  return Napi::Number::New(info.Env(), static_cast<double>(address));
+}
+
+// Registered attrs: the hottest path. A map registers each of its element
+// attrs once (registerAttr keeps a strong reference, so the bytes stay put)
+// and then names it by slot number: bpfSlot(cmd | slot << 10) reads one
+// integer and makes the syscall, with no typed-array query per call.
+struct SlotTable {
+  struct Slot {
+    uint8_t* data = nullptr;
+    size_t length = 0;
+    napi_ref ref = nullptr;
+  };
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free;
+};
+
+constexpr uint32_t kMaxSlots = 1u << 22;
+
+SlotTable* TableOf(napi_env env, napi_callback_info cbinfo, size_t* argc, napi_value* argv) {
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cbinfo, argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  return static_cast<SlotTable*>(data);
+}
+
+// registerAttr(attr: Uint8Array of 1..4096 bytes) -> slot number.
+napi_value RegisterAttr(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  SlotTable* table = TableOf(env, cbinfo, &argc, argv);
+  if (table == nullptr || argc != 1) return ThrowTypeRaw(env, "registerAttr(attr) takes 1 argument");
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array)
+    return ThrowTypeRaw(env, "attr must be a Uint8Array");
+  if (length == 0 || length > kMaxAttrSize) return ThrowTypeRaw(env, "attr length must be in [1, 4096]");
+  uint32_t slot;
+  if (!table->free.empty()) {
+    slot = table->free.back();
+    table->free.pop_back();
+  } else {
+    if (table->slots.size() >= kMaxSlots) return ThrowTypeRaw(env, "too many registered attrs");
+    slot = static_cast<uint32_t>(table->slots.size());
+    table->slots.emplace_back();
+  }
+  SlotTable::Slot& s = table->slots[slot];
+  if (napi_create_reference(env, argv[0], 1, &s.ref) != napi_ok) return ThrowTypeRaw(env, "cannot reference attr");
+  s.data = static_cast<uint8_t*>(data);
+  s.length = length;
+  napi_value out;
+  napi_create_uint32(env, slot, &out);
+  return out;
+}
+
+// unregisterAttr(slot): releases the slot and its reference; unknown slots are ignored.
+napi_value UnregisterAttr(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  SlotTable* table = TableOf(env, cbinfo, &argc, argv);
+  uint32_t slot;
+  if (table == nullptr || argc != 1 || napi_get_value_uint32(env, argv[0], &slot) != napi_ok)
+    return ThrowTypeRaw(env, "unregisterAttr(slot) takes a slot number");
+  if (slot < table->slots.size() && table->slots[slot].data != nullptr) {
+    SlotTable::Slot& s = table->slots[slot];
+    napi_delete_reference(env, s.ref);
+    s = SlotTable::Slot{};
+    table->free.push_back(slot);
+  }
+  return nullptr;
+}
+
+// bpfSlot(cmd | slot << 10) -> result >= 0, or -errno.
+napi_value BpfSlot(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  SlotTable* table = TableOf(env, cbinfo, &argc, argv);
+  uint32_t packed;
+  if (table == nullptr || argc != 1 || napi_get_value_uint32(env, argv[0], &packed) != napi_ok)
+    return ThrowTypeRaw(env, "bpfSlot(cmd | slot << 10) takes 1 number");
+  uint32_t cmd = packed & 1023u, slot = packed >> 10;
+  if (slot >= table->slots.size() || table->slots[slot].data == nullptr)
+    return ThrowTypeRaw(env, "bpfSlot: no attr registered in that slot");
+  const SlotTable::Slot& s = table->slots[slot];
+  long r = DoBpf(cmd, Span{s.data, s.length});
+  napi_value out;
+  napi_create_int32(env, static_cast<int32_t>(r), &out);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpf", Napi::Function::New(env, Bpf));
   exports.Set("bpfAsync", Napi::Function::New(env, BpfAsync));
@@ -225,6 +360,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mmap", Napi::Function::New(env, Mmap));
   exports.Set("munmap", Napi::Function::New(env, Munmap));
   exports.Set("bpfAttrSize", Napi::Number::New(env, sizeof(union bpf_attr)));
+  napi_value fast;
+  napi_create_function(env, "bpfFast", NAPI_AUTO_LENGTH, BpfFast, nullptr, &fast);
+  exports.Set("bpfFast", Napi::Value(env, fast));
+  exports.Set("addressOf", Napi::Function::New(env, AddressOf));
+  auto* table = new SlotTable();
+  napi_add_env_cleanup_hook(env, [](void* t) { delete static_cast<SlotTable*>(t); }, table);
+  const std::pair<const char*, napi_callback> slotFns[] = {
+      {"registerAttr", RegisterAttr}, {"unregisterAttr", UnregisterAttr}, {"bpfSlot", BpfSlot}};
+  for (const auto& [name, cb] : slotFns) {
+    napi_value fn;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, table, &fn);
+    exports.Set(name, Napi::Value(env, fn));
+  }
   return exports;
 }
 

@@ -33,7 +33,9 @@ export function errnoHint(command: string, errno: number): string | undefined {
     case 'ENOENT':
       return command.startsWith('BPF_MAP_') ? 'no such key' : 'no such object or path';
     case 'EEXIST':
-      return 'the key already exists (BPF_NOEXIST), or the pin path is taken';
+      if (command.startsWith('BPF_MAP_')) return 'the key already exists (BPF_NOEXIST)';
+      if (command === 'BPF_OBJ_PIN') return 'the pin path is taken';
+      return 'something is already attached there (another program or link, perhaps in another mode)';
     case 'EBADF':
       return 'the file descriptor is not open or is not a BPF object of the right kind';
     case 'EINVAL':

@@ -27,6 +27,20 @@ export interface NativeAddon {
   munmap(buffer: ArrayBuffer): void;
   /** sizeof(union bpf_attr) in the headers the addon was built with. */
   bpfAttrSize: number;
+  /**
+   * bpf(2) on an attr whose pointer members already hold addresses (from
+   * `addressOf`): the hot path of map operations. Unsafe in the sense that the
+   * caller must keep every buffer whose address is in `attr` alive.
+   */
+  bpfFast(cmd: number, attr: Uint8Array): number;
+  /** The address of a buffer's first byte (moves small on-heap typed arrays off the heap, so it stays valid while the buffer lives). */
+  addressOf(buffer: ArrayBufferView | ArrayBuffer): number;
+  /** Registers an attr (held strongly until `unregisterAttr`) and returns its slot number for `bpfSlot`. */
+  registerAttr(attr: Uint8Array): number;
+  /** Releases a slot from `registerAttr`; unknown slots are ignored. */
+  unregisterAttr(slot: number): void;
+  /** bpf(cmd, registered attr) with `cmd | slot << 10` packed in one number: the cheapest call there is. */
+  bpfSlot(cmdAndSlot: number): number;
 }
 
 function findAddon(): string {

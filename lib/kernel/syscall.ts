@@ -95,3 +95,53 @@ export async function bpfAsync(cmd: number, attr: Attr, detail?: string): Promis
 export function bpfRaw(cmd: number, attr: Attr): number {
   return native().bpf(cmd, attr.bytes, attr.pointers);
 }
+
+/**
+ * A reusable attr for hot paths (map lookups and updates): pointer members
+ * are written as raw addresses once (and again only when a pointer changes),
+ * and `run()` makes the syscall without rebuilding anything. It holds the
+ * buffers whose addresses it carries, so they stay alive as long as it does.
+ */
+export class FastAttr {
+  /** The attr bytes (own ArrayBuffer, so their address is stable). */
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly #held = new Map<number, ArrayBufferView | null>();
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(new ArrayBuffer(size));
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  /** Writes the address of `buffer` (or NULL) at `offset`, replacing (and releasing) what was there. */
+  ptr(offset: number, buffer: ArrayBufferView | null): this {
+    const address = buffer ? native().addressOf(buffer) : 0;
+    this.view.setUint32(offset, address % 0x100000000, true);
+    this.view.setUint32(offset + 4, Math.floor(address / 0x100000000), true);
+    this.#held.set(offset, buffer);
+    return this;
+  }
+
+  /** Runs bpf(cmd, this) and returns the result or `-errno` (never throws for a kernel failure). */
+  run(cmd: number): number {
+    return native().bpfFast(cmd, this.bytes);
+  }
+
+  /**
+   * Registers the attr with the addon and returns `slot << 10`: OR a command
+   * into it and pass it to `native().bpfSlot()`. Call `release()` when done
+   * (the addon holds the attr until then).
+   */
+  register(): number {
+    if (this.#slot < 0) this.#slot = native().registerAttr(this.bytes);
+    return this.#slot * 1024;
+  }
+
+  /** Releases the registration from `register()`; harmless when there is none. */
+  release(): void {
+    if (this.#slot >= 0) native().unregisterAttr(this.#slot);
+    this.#slot = -1;
+  }
+
+  #slot = -1;
+}
