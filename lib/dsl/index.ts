@@ -42,6 +42,9 @@
  *   `csumFold(sum)`. `b.copy(dst, src)` copies struct views and array fields.
  * - Headers: `ethhdr`, `iphdr`, `ipv6hdr`, `tcphdr`, `udphdr`, `bpfFibLookup` and constants.
  * - Errors: `DslError` with the TypeScript source position.
+ * - Objects: `dslCollectionSpec(programs)` (a lib/elf `CollectionSpec` with typed map BTF and TypeScript
+ *   line info) and `writeDslObject(programs, path)` (an ELF object for bpftool/iproute2); load several
+ *   programs together with `loadDslCollection` from lib/kernel/dsl-loader.ts.
  *
  * @module
  */
@@ -83,3 +86,5 @@ export type { StructView, LayoutView, FieldOf, ArrayOf, ViewMode } from './refs.
 export * from './headers.js';
 export { xdp, tc, sockAddr, DslProgram, setDslVerifier, type BuiltProgram, type BuildOptions, type ProgOptions, type TcAttach, type DslVerifier } from './program.js';
 export { packed, struct, array, bytes, mac, ipv4, ipv6, pad } from '../layout/index.js';
+export { dslCollectionSpec, writeDslObject, dslSectionName, dslMaps, builtProgram, type DslProgramLike, type DslSpecOptions, type DslObjectOptions } from './object.js';
+export { LayoutBtf, btfIdentifier } from './btf-types.js';
