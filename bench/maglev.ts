@@ -5,8 +5,7 @@
  * 1. datapath ns/packet, DSL vs the C twin bench/twins/maglev_xdp.c
  *    (clang-22 -O2), service path (BENCH_RESTORE variant: every iteration
  *    encapsulates and restores) and pass path, and instruction counts --
- *    HARNESS DONE, C twin measured (`benchDatapath`); the DSL side is
- *    PENDING: add a {@link DatapathImpl} for it to `datapathImpls()`;
+ *    (`benchDatapath`, both implementations of `datapathImpls()`);
  * 2. Maglev table generation, TypeScript (bpf-progs/maglev/table.ts) vs the
  *    same algorithm in C (bench/twins/maglev_table.c, gcc -O2, built here in a
  *    temporary directory), M=16381 with 100 backends and M=131071 with 1,000
@@ -20,14 +19,13 @@
  *    guarantees no program still uses the old table when the call returns;
  * 4. pps with XDP live frames on a veth (BENCH_RESTORE variant: the page
  *    pool recycles frames without restoring their bytes; the peer runs an
- *    XDP_DROP program so XDP_TX frames are delivered) -- HARNESS DONE, C twin
- *    measured (`benchLive`); the DSL figure is PENDING.
+ *    XDP_DROP program so XDP_TX frames are delivered) (`benchLive`; the
+ *    C twin's figure is printed too).
  *
- * The last line prints only the keys measured so far:
- * `maglev: table_ratio_vs_c=<..> install_ms=<..>`; once the DSL datapath is
- * plugged in, parts 1 and 4 add `ns_ratio_vs_clang`, `ns_ratio_vs_clang_pass`,
- * `insn_ratio_vs_clang` and `mpps_live` (the C twin's own figures are
- * printed on the lines before).
+ * The last line: `maglev: ns_ratio_vs_clang=<..> ns_ratio_vs_clang_pass=<..>
+ * insn_ratio_vs_clang=<..> table_ratio_vs_c=<..> install_ms=<..>
+ * mpps_live=<..>` (ratios DSL / C; without root or clang-22 only the keys
+ * measured; each side's own figures are printed on the lines before).
  *
  * Options: `--rounds N` (interleaved rounds per case, default 9), `--quick`
  * (3 rounds).
@@ -42,6 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { maglevTable, tableChecksum, type MaglevBackend } from '../bpf-progs/maglev/table.js';
 import { MaglevControlPlane, type MaglevMaps } from '../bpf-progs/maglev/control-plane.js';
 import { packet } from '../bpf-progs/maglev/packet.js';
+import { loadMaglevDatapath } from '../bpf-progs/maglev/datapath.js';
 import { readCollectionSpec } from '../lib/elf/index.js';
 import { Collection } from '../lib/kernel/collection.js';
 import { Program } from '../lib/kernel/program.js';
@@ -214,13 +213,20 @@ export function clangTwin(): DatapathImpl {
 }
 
 /**
- * The implementations part 1 and 4 compare. PENDING: the DSL datapath
- * (bpf-progs/maglev, being written) joins here as a second entry; the
- * ratios `ns_ratio_vs_clang`, `ns_ratio_vs_clang_pass`, `insn_ratio_vs_clang`
+ * The implementations part 1 and 4 compare: the C twin and the DSL datapath
+ * (bpf-progs/maglev/datapath.ts); the ratios `ns_ratio_vs_clang`, `ns_ratio_vs_clang_pass`, `insn_ratio_vs_clang`
  * are then DSL / C, and `mpps_live` the DSL figure.
  */
 export function datapathImpls(): DatapathImpl[] {
-  return [clangTwin()];
+  return [clangTwin(), dslDatapath()];
+}
+
+/** The DSL datapath bpf-progs/maglev/datapath.ts, loaded with lib/kernel's DSL loader. */
+export function dslDatapath(): DatapathImpl {
+  return {
+    name: 'dsl',
+    load: (restore) => loadMaglevDatapath({ restore }),
+  };
 }
 
 const BENCH_SVC = { vip: '198.51.100.10', port: 80, proto: 'tcp' as const };
