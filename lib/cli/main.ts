@@ -7,9 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { type Command, type CommandIO, UsageError } from './command.js';
 import { benchCommand } from './bench.js';
+import { loadCommand } from './load.js';
+import { disasmCommand } from './disasm.js';
+import { asmCommand } from './asm.js';
+import { verifyCommand } from './verify.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Command[] = [benchCommand];
+export const commands: Command[] = [disasmCommand, asmCommand, verifyCommand, loadCommand, benchCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
