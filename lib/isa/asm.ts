@@ -132,6 +132,66 @@ const FETCH_OPS: Record<string, number> = {
 const FETCH_NAMES = Object.keys(FETCH_OPS);
 const LOCK_OPS: Record<string, number> = { '+=': 0x00, '|=': 0x40, '&=': 0x50, '^=': 0xa0 };
 
+/** Position after blanks (space, tab, CR, FF, VT) from `p`, as `skipWs` but without comments. */
+function blanks(b: Uint8Array, p: number): number {
+  for (;;) {
+    const c = b[p];
+    if (c === 32 || c === 9 || c === 13 || c === 12 || c === 11) p++;
+    else return p;
+  }
+}
+
+/** Characters that `operator()` reads as part of an operator. */
+function isOpChar(c: number): boolean {
+  return c === 61 || c === 60 || c === 62 || c === 33 || c === 38 || c === 124 || c === 94 || c === 43 || c === 45 || c === 42 || c === 47 || c === 37;
+}
+
+/** The ALU_ASSIGN value of the operator text `s[start, end)`, or -1 (read by char codes). */
+function aluAssign(s: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  const a = s[start];
+  if (n === 1) return a === 61 ? 0xb0 : -1;
+  const b = s[start + 1];
+  if (n === 2) {
+    if (b !== 61) return -1;
+    switch (a) {
+      case 43: return 0x00;
+      case 45: return 0x10;
+      case 42: return 0x20;
+      case 47: return 0x30;
+      case 124: return 0x40;
+      case 38: return 0x50;
+      case 37: return 0x90;
+      case 94: return 0xa0;
+    }
+    return -1;
+  }
+  const c = s[start + 2];
+  if (n === 3) {
+    if (c !== 61) return -1;
+    if (a === 60 && b === 60) return 0x60;
+    if (a === 62 && b === 62) return 0x70;
+    if (a === 115 && b === 47) return 0x130;
+    if (a === 115 && b === 37) return 0x190;
+    return -1;
+  }
+  if (n === 4 && a === 115 && b === 62 && c === 62 && s[start + 3] === 61) return 0xc0;
+  return -1;
+}
+
+/** The char codes of `s` as bytes (every non-ASCII character as 0x80, which nothing matches), plus 8 zero bytes. */
+function codes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length + 8);
+  const r = new TextEncoder().encodeInto(s, b);
+  if (r.read === s.length && r.written === s.length) return b;
+  for (let p = 0; p < s.length; p++) {
+    const c = s.charCodeAt(p);
+    b[p] = c < 128 ? c : 0x80;
+  }
+  b.fill(0, s.length);
+  return b;
+}
+
 interface Reg {
   readonly n: number;
   /** true for wN */
@@ -215,6 +275,7 @@ class Parser {
   ) {
     this.len = src.length;
     this.withSource = opts.sourcePositions === true;
+    this.b = codes(src);
   }
 
   /** The current section (`.text` until a directive says otherwise). */
@@ -231,7 +292,8 @@ class Parser {
     if (!s) {
       s = {
         name,
-        words: new Int32Array(1024),
+        // the first section gets room for about one instruction per 16 characters of text
+        words: new Int32Array(this.sections.size === 0 ? Math.max(1024, (this.len >> 3) & ~1) : 1024),
         nw: 0,
         sources: this.withSource ? [] : undefined,
         labels: new Map(),
@@ -537,7 +599,7 @@ class Parser {
 
   /** Makes room for `n` more words in the current section and returns it. */
   private room(n: number): SectionState {
-    const st = this.cur;
+    const st = this.curState ?? this.cur;
     if (st.nw + n > st.words.length) {
       const w = new Int32Array(Math.max(st.words.length * 2, st.nw + n));
       w.set(st.words.subarray(0, st.nw));
@@ -595,22 +657,29 @@ class Parser {
   // ---- statements ---------------------------------------------------------
 
   parse(): AsmResult {
-    const s = this.src;
-    while (this.pos < this.len) {
-      this.skipWs();
-      if (this.pos >= this.len) break;
-      const c = s.charCodeAt(this.pos);
+    const b = this.b;
+    const len = this.len;
+    while (this.pos < len) {
+      const p = blanks(b, this.pos);
+      const c = b[p];
       if (c === C_NL) {
-        this.pos++;
+        this.pos = p + 1;
         this.line++;
-        this.lineStart = this.pos;
+        this.lineStart = p + 1;
         continue;
       }
+      this.pos = p;
+      if (c === 35 /* # */ || c === 47 /* / */) {
+        // a comment (skipWs reads it and counts the lines of block comments)
+        this.skipWs();
+        if (this.pos !== p) continue;
+      }
+      if (p >= len) break;
       if (c === C_SEMI) {
         this.pos++;
         continue;
       }
-      this.statement();
+      if (!this.fast()) this.statement();
     }
     return this.finish();
   }
@@ -1266,6 +1335,419 @@ class Parser {
     this.memOperand(true);
     this.emit(code, d.n, this.memBase, this.memOff, 0, start);
     this.endStatement();
+  }
+
+  // ---- fast path ------------------------------------------------------------
+  //
+  // The common statement forms (ALU, loads, stores, conditional jumps, calls, exit, byte swaps,
+  // `atomic_fetch_*`, `lddw` of a number, labels) are read here in one pass over char codes, with
+  // no allocation. The fast path emits only once the whole statement has been recognised up to its
+  // end; on anything else (comments, directives, objdump prefixes, blanks inside tokens,
+  // out-of-range values, errors) it returns false without side effects and `statement()` parses
+  // the text again, so results and error messages are those of the general parser.
+
+  /** The text as char codes (non-ASCII as 0x80), zero-padded: typed-array reads are cheaper than `charCodeAt`. */
+  private readonly b: Uint8Array;
+
+  /** Value read by the last `fNum`/`fImm32`/`fReg`/`fCast`/`fMem` (`fv`), and the base register of `fMem` (`fb`). */
+  private fv = 0;
+  private fb = 0;
+
+  /** An unsigned literal at `p` (at most 13 hex or 15 decimal digits), into `fv`; returns its end or -1. */
+  private fNum(p: number): number {
+    const b = this.b;
+    let c = b[p];
+    if (!(c >= 48 && c <= 57)) return -1;
+    let v = 0;
+    if (c === 48 && (b[p + 1] | 32) === 120) {
+      const d0 = p + 2;
+      p = d0;
+      for (;;) {
+        c = b[p];
+        if (c >= 48 && c <= 57) v = v * 16 + (c - 48);
+        else if (c >= 97 && c <= 102) v = v * 16 + (c - 87);
+        else if (c >= 65 && c <= 70) v = v * 16 + (c - 55);
+        else break;
+        p++;
+      }
+      if (p === d0 || p - d0 > 13) return -1;
+    } else {
+      const d0 = p;
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        c = b[++p];
+      }
+      if (p - d0 > 15) return -1;
+    }
+    if (c < 128 && IDENT_PART[c]) return -1;
+    this.fv = v;
+    return p;
+  }
+
+  /** A signed literal (sign directly before the digits) within -2^31..2^32-1, into `fv` as int32. */
+  private fImm32(p: number): number {
+    const c = this.b[p];
+    const neg = c === 45;
+    if (neg || c === 43) p++;
+    p = this.fNum(p);
+    if (p < 0) return -1;
+    const v = neg ? -this.fv : this.fv;
+    if (v < -0x80000000 || v > 0xffffffff) return -1;
+    this.fv = v | 0;
+    return p;
+  }
+
+  /** A register at `p` (not followed by an identifier character): index into REGS in `fv`, or -1. */
+  private fReg(p: number): number {
+    const b = this.b;
+    const c = b[p];
+    if (c !== 114 && c !== 119) return -1;
+    let n = b[p + 1] - 48;
+    if (!(n >= 0 && n <= 9)) return -1;
+    p += 2;
+    const d2 = b[p] - 48;
+    if (d2 >= 0 && d2 <= 9) {
+      if (n !== 1 || d2 > 1) return -1;
+      n = 10 + d2;
+      p++;
+    }
+    const e = b[p];
+    if (e < 128 && IDENT_PART[e]) return -1;
+    this.fv = c === 119 ? n + 12 : n;
+    return p;
+  }
+
+  /** `(uN *)` at `p` (after blanks); the size field in `fv`. */
+  private fCast(p: number): number {
+    const b = this.b;
+    if (b[p] !== 40) return -1;
+    p = blanks(b, p + 1);
+    if (b[p] !== 117 /* u */) return -1;
+    const c1 = b[p + 1];
+    const c2 = b[p + 2];
+    let size: number;
+    if (c1 === 56 /* 8 */) {
+      size = 0x10;
+      p += 2;
+    } else if (c1 === 49 && c2 === 54) {
+      size = 0x08;
+      p += 3;
+    } else if (c1 === 51 && c2 === 50) {
+      size = 0x00;
+      p += 3;
+    } else if (c1 === 54 && c2 === 52) {
+      size = 0x18;
+      p += 3;
+    } else return -1;
+    const e = b[p];
+    if (e < 128 && IDENT_PART[e]) return -1;
+    p = blanks(b, p);
+    if (b[p] !== 42) return -1;
+    p = blanks(b, p + 1);
+    if (b[p] !== 41) return -1;
+    this.fv = size;
+    return p + 1;
+  }
+
+  /** `(rN + off)` at `p` (after blanks): base in `fb`, offset in `fv`. */
+  private fMem(p: number): number {
+    const b = this.b;
+    if (b[p] !== 40) return -1;
+    p = this.fReg(blanks(b, p + 1));
+    if (p < 0 || this.fv >= 12) return -1;
+    const base = this.fv;
+    p = blanks(b, p);
+    let off = 0;
+    const c = b[p];
+    if (c === 43 || c === 45) {
+      p = this.fNum(blanks(b, p + 1));
+      if (p < 0) return -1;
+      off = c === 45 ? -this.fv : this.fv;
+      if (off < -0x8000 || off > 0x7fff) return -1;
+      p = blanks(b, p);
+    }
+    if (b[p] !== 41) return -1;
+    this.fb = base;
+    this.fv = off;
+    return p + 1;
+  }
+
+  /** True when `p`, after blanks, is the end of a statement (newline, `;`, end of input). */
+  private fEnd(p: number): boolean {
+    p = blanks(this.b, p);
+    if (p >= this.len) {
+      this.pos = p;
+      return true;
+    }
+    const c = this.b[p];
+    if (c !== C_NL && c !== C_SEMI) return false;
+    this.pos = p;
+    return true;
+  }
+
+  /** Tries the fast path at the cursor (start of a statement); see above. */
+  private fast(): boolean {
+    const s = this.src;
+    const b = this.b;
+    const start = this.pos;
+    const c = b[start];
+    if (c === 114 || c === 119) return this.fAssign(start);
+    if (c === 42) {
+      // store: *(uN *)(rD + off) = rS | imm
+      let p = this.fCast(blanks(b, start + 1));
+      if (p < 0) return false;
+      const size = this.fv;
+      p = this.fMem(blanks(b, p));
+      if (p < 0) return false;
+      const base = this.fb;
+      const off = this.fv;
+      p = blanks(b, p);
+      if (b[p] !== 61) return false;
+      p = blanks(b, p + 1);
+      const q = this.fReg(p);
+      if (q >= 0) {
+        const r = this.fv;
+        if (size === 0x18 && r >= 12) return false;
+        if (!this.fEnd(q)) return false;
+        this.emit(0x63 | size, base, r % 12, off, 0, start);
+        return true;
+      }
+      p = this.fImm32(p);
+      if (p < 0 || !this.fEnd(p)) return false;
+      this.emit(0x62 | size, base, 0, off, this.fv, start);
+      return true;
+    }
+    if (c === 105 /* i */ && b[start + 1] === 102 /* f */) return this.fIf(start);
+    if (c === 99 /* c */ && s.startsWith('call', start)) {
+      const p = blanks(b, start + 4);
+      if (p === start + 4) return false;
+      const q = this.fImm32(p);
+      if (q < 0 || !this.fEnd(q)) return false;
+      const imm = this.fv;
+      this.emit(0x85, 0, imm < 0 ? 1 : 0, 0, imm, start);
+      return true;
+    }
+    if (c === 101 /* e */ && s.startsWith('exit', start)) {
+      const e = b[start + 4];
+      if ((e < 128 && IDENT_PART[e]) || !this.fEnd(start + 4)) return false;
+      this.emit(0x95, 0, 0, 0, 0, start);
+      return true;
+    }
+    if (c < 128 && IDENT_START[c]) {
+      // a label: `name:` (what follows is up to defineLabel, as in statement())
+      let e = start + 1;
+      while (b[e]! < 128 && IDENT_PART[b[e]!]) e++;
+      const colon = blanks(b, e);
+      if (b[colon] !== 58) return false;
+      this.pos = colon + 1;
+      this.defineLabel(s.slice(start, e), start);
+      return true;
+    }
+    return false;
+  }
+
+  /** `if rD <cond> rS|imm goto target`. */
+  private fIf(start: number): boolean {
+    const s = this.src;
+    const b = this.b;
+    let p = blanks(b, start + 2);
+    if (p === start + 2) return false;
+    p = this.fReg(p);
+    if (p < 0) return false;
+    const d = this.fv;
+    const w = d >= 12;
+    p = blanks(b, p);
+    // comparison operator
+    let op: number;
+    const c0 = b[p];
+    const c1 = b[p + 1];
+    if (c0 === 61 && c1 === 61) {
+      op = 0x10;
+      p += 2;
+    } else if (c0 === 33 && c1 === 61) {
+      op = 0x50;
+      p += 2;
+    } else if (c0 === 62) {
+      if (c1 === 61) {
+        op = 0x30;
+        p += 2;
+      } else {
+        op = 0x20;
+        p++;
+      }
+    } else if (c0 === 60) {
+      if (c1 === 61) {
+        op = 0xb0;
+        p += 2;
+      } else {
+        op = 0xa0;
+        p++;
+      }
+    } else if (c0 === 38) {
+      op = 0x40;
+      p++;
+    } else if (c0 === 115 /* s */ && (c1 === 62 || c1 === 60)) {
+      const eq = b[p + 2] === 61;
+      op = c1 === 62 ? (eq ? 0x70 : 0x60) : eq ? 0xd0 : 0xc0;
+      p += eq ? 3 : 2;
+    } else return false;
+    if (isOpChar(b[p])) return false;
+    p = blanks(b, p);
+    let code = (w ? 0x06 : 0x05) | op;
+    let src = 0;
+    let imm = 0;
+    const q = this.fReg(p);
+    if (q >= 0) {
+      if (this.fv >= 12 !== w) return false;
+      src = this.fv % 12;
+      code |= 0x08;
+      p = q;
+    } else {
+      p = this.fImm32(p);
+      if (p < 0) return false;
+      imm = this.fv;
+    }
+    const g = blanks(b, p);
+    if (g === p || !s.startsWith('goto', g)) return false;
+    p = g + 4;
+    const t = blanks(b, p);
+    if (t === p) return false;
+    p = t;
+    const tc = b[p];
+    if (tc === 43 || tc === 45 || (tc >= 48 && tc <= 57)) {
+      p = this.fImm32(p);
+      if (p < 0) return false;
+      const off = this.fv;
+      if (off < -0x8000 || off > 0x7fff || !this.fEnd(p)) return false;
+      this.emit(code, d % 12, src, off, imm, start);
+      return true;
+    }
+    if (!(tc < 128 && IDENT_START[tc])) return false;
+    const e = this.identEnd(p);
+    if (!this.fEnd(e)) return false;
+    const st = this.cur;
+    st.jumps.push({ slot: st.nw >> 1, name: s.slice(p, e), start, field: 'off' });
+    this.emit(code, d % 12, src, 0, imm, start);
+    return true;
+  }
+
+  /** Statements that start with a register. */
+  private fAssign(start: number): boolean {
+    const s = this.src;
+    const b = this.b;
+    let p = this.fReg(start);
+    if (p < 0) return false;
+    const d = this.fv;
+    const w = d >= 12;
+    const dn = d % 12;
+    const cls = w ? 0x04 : 0x07;
+    p = blanks(b, p);
+    // assignment operator, read whole
+    const o = p;
+    if (b[p] === 115 /* s */) p++;
+    while (isOpChar(b[p])) p++;
+    const alu = aluAssign(b, o, p);
+    if (alu < 0) return false;
+    p = blanks(b, p);
+    const c = b[p];
+    if (alu !== 0xb0) {
+      const code = (alu & 0xf0) | cls;
+      const off = alu > 0xff ? 1 : 0;
+      const q = this.fReg(p);
+      if (q >= 0) {
+        if (this.fv >= 12 !== w || !this.fEnd(q)) return false;
+        this.emit(code | 0x08, dn, this.fv % 12, off, 0, start);
+        return true;
+      }
+      p = this.fImm32(p);
+      if (p < 0 || !this.fEnd(p)) return false;
+      this.emit(code, dn, 0, off, this.fv, start);
+      return true;
+    }
+    // plain `=`
+    if (c === 45 || c === 43 || (c >= 48 && c <= 57)) {
+      const neg = c === 45;
+      const q = this.fNum(neg || c === 43 ? p + 1 : p);
+      if (q < 0) return false;
+      const v = this.fv;
+      const l = blanks(b, q);
+      if (b[l] === 108 && b[l + 1] === 108 /* ll */) {
+        const e = b[l + 2];
+        if (w || l === q || (e < 128 && IDENT_PART[e]) || !this.fEnd(l + 2)) return false;
+        // |v| < 2^53: the 64-bit two's complement halves without BigInt
+        const x = neg ? -v : v;
+        this.emitLd(dn, 0, x | 0, Math.floor(x / 0x100000000) | 0, start);
+        return true;
+      }
+      const n = neg ? -v : v;
+      if (n < -0x80000000 || n > 0xffffffff || !this.fEnd(q)) return false;
+      this.emit(w ? 0xb4 : 0xb7, dn, 0, 0, n | 0, start);
+      return true;
+    }
+    if (c === 42 /* * */) {
+      p = this.fCast(blanks(b, p + 1));
+      if (p < 0) return false;
+      const size = this.fv;
+      if (size === 0x18 && w) return false;
+      p = this.fMem(blanks(b, p));
+      if (p < 0 || !this.fEnd(p)) return false;
+      this.emit(0x61 | size, dn, this.fb, this.fv, 0, start);
+      return true;
+    }
+    const q = this.fReg(p);
+    if (q >= 0) {
+      if (this.fv >= 12 !== w || !this.fEnd(q)) return false;
+      this.emit(0xb8 | cls, dn, this.fv % 12, 0, 0, start);
+      return true;
+    }
+    if (!(c < 128 && IDENT_START[c])) return false;
+    const e = this.identEnd(p);
+    const len = e - p;
+    if ((len === 4 || len === 7) && !w) {
+      // le16 .. be64, bswap16 .. bswap64
+      let base = -1;
+      if (len === 4) {
+        const x = b[p];
+        const y = b[p + 1];
+        if (x === 108 && y === 101) base = 0xd4;
+        else if (x === 98 && y === 101) base = 0xdc;
+      } else if (s.startsWith('bswap', p)) base = 0xd7;
+      if (base < 0) return false;
+      const b1 = b[e - 2];
+      const b2 = b[e - 1];
+      const bits = b1 === 49 && b2 === 54 ? 16 : b1 === 51 && b2 === 50 ? 32 : b1 === 54 && b2 === 52 ? 64 : 0;
+      if (bits === 0) return false;
+      const r = this.fReg(blanks(b, e));
+      if (r < 0 || this.fv !== dn || !this.fEnd(r)) return false;
+      this.emit(base, dn, 0, 0, bits, start);
+      return true;
+    }
+    if (len >= 15 && len <= 16 && s.startsWith('atomic_fetch_', p)) {
+      let imm = -1;
+      for (const name of FETCH_NAMES) {
+        if (len === name.length && s.startsWith(name, p)) imm = FETCH_OPS[name]!;
+      }
+      if (imm < 0) return false;
+      p = blanks(b, e);
+      if (b[p] !== 40) return false;
+      p = this.fCast(blanks(b, p + 1));
+      if (p < 0) return false;
+      const size = this.fv;
+      if ((size !== 0 && size !== 0x18) || (size === 0x18) === w) return false;
+      p = this.fMem(blanks(b, p));
+      if (p < 0) return false;
+      const base = this.fb;
+      const off = this.fv;
+      p = blanks(b, p);
+      if (b[p] !== 44) return false;
+      p = this.fReg(blanks(b, p + 1));
+      if (p < 0 || this.fv !== d) return false;
+      p = blanks(b, p);
+      if (b[p] !== 41 || !this.fEnd(p + 1)) return false;
+      this.emit(0xc3 | size, base, dn, off, imm, start);
+      return true;
+    }
+    return false;
   }
 
   // ---- linking ------------------------------------------------------------

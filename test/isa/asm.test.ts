@@ -124,6 +124,46 @@ Disassembly of section xdp:
     expect(assembleInsns('ld_pseudo r1, 2, 5')[0]).toMatchObject({ code: 0x18, dst: 1, src: 2, imm: 5 });
   });
 
+  it('reads common statements the same with and without comments (fast path and general parser)', () => {
+    // A trailing comment sends a statement through the general parser; without it the fast path reads it.
+    const lines = [
+      'r1 = -0x80000000', 'r1 = 0xffffffff', 'w3 = -0x1', 'r1 =-1', 'r1 = +5', 'r2 = r3', 'w2 = w3', 'r11 = r10',
+      'r1 = 0x100000000 ll', 'r1 = -0x1 ll', 'r1 = -0x100000001 ll', 'r1 = 0x1fffffffffffff ll', 'r1 = -9007199254740991 ll',
+      'r1 = 18446744073709551615 ll', 'r1 = 0x123456789abcdef0 ll', 'r1 = 0 ll',
+      'r1 += -5', 'w1 s/= 3', 'w1 s%= w3', 'r1 s>>= 3', 'r1 >>= r2', 'r1 <<= 0x3f', 'r1 ^= r1', 'w6 |= 0x2a2', 'r1 *= 7', 'r1 &= r2', 'r1 %= 3', 'r1 -= r9',
+      'r1 = *(u64 *)(r2 + 0x10)', 'w1 = *(u32 *)(r2 - 0x8000)', 'w1 = *(u16 *)(r2 + 0x7fff)', 'r1 = *(u8 *)(r2)', 'r1 = *(u32 *)(r2 + -1)',
+      '*(u64 *)(r10 - 0x8) = r1', '*(u32 *)(r10 - 0x8) = w1', '*(u32 *)(r10 - 4) = 0x3e8', '*(u8 *)(r10 - 4) = -5', '*(u16 *)(r1 + 2) = r3',
+      'if r1 > r2 goto +3', 'if r1 > r2 goto -0x8000', 'if w1 s> w2 goto -5', 'if r1 s>= 5 goto +1', 'if r1 s<= 5 goto +1', 'if r1 s< 5 goto +1',
+      'if r1 < 5 goto +1', 'if r1 <= 5 goto +1', 'if r1 & 5 goto +1', 'if r1 != 5 goto +1', 'if r1 == 5 goto +1', 'if r1 >= -5 goto +1',
+      'if w1 > 0xffffffff goto +0', 'if r1 == r2 goto end',
+      'call 0x1', 'call -0x1', 'call 0x7fffffff', 'exit',
+      'r8 = be16 r8', 'r8 = le32 r8', 'r8 = bswap64 r8', 'r8 = be64 r8',
+      'r5 = atomic_fetch_add((u64 *)(r8 + 0x0), r5)', 'w5 = atomic_fetch_or((u32 *)(r8 - 0x8), w5)',
+      'r5 = atomic_fetch_and((u64 *)(r8), r5)', 'w0 = atomic_fetch_xor((u32 *)(r1 + 0x4), w0)',
+    ];
+    const fast = assemble(lines.join('\n') + '\nend:\n');
+    const general = assemble(lines.map((l) => `${l} /* general parser */`).join('\n') + '\nend: // label\n');
+    expect(hexOf(fast.sections[0]!.bytes)).toBe(hexOf(general.sections[0]!.bytes));
+    expect(fast.sections[0]!.labels.get('end')).toBe(general.sections[0]!.labels.get('end'));
+    const imm64 = assembleInsns(lines.filter((l) => l.endsWith(' ll')).join('\n')).map((i) => i.imm64);
+    expect(imm64).toEqual([0x100000000n, -1n, -0x100000001n, 0x1fffffffffffffn, -9007199254740991n, -1n, 0x123456789abcdef0n, 0n]);
+
+    // statements the fast path leaves alone fail with the general parser's message and position
+    for (const bad of ['w1 = 5 ll', 'r1 = 0x100000000', 'w1 = *(u64 *)(r2 + 0)', '*(u64 *)(r10 - 8) = w1', 'if w1 > r2 goto +1',
+      'r1 = *(u32 *)(r2 + 0x8000)', 'if r1 > 2 goto +0x8000', 'r8 = be16 r7', 'r5 = atomic_fetch_add((u64 *)(r8 + 0), r6)', 'call 0x100000000']) {
+      const err = (t: string) => {
+        try {
+          assemble(t);
+        } catch (e) {
+          expect(e).toBeInstanceOf(AsmError);
+          return `${(e as AsmError).message} @${(e as AsmError).line}:${(e as AsmError).column}`;
+        }
+        throw new Error(`no error for ${t}`);
+      };
+      expect(err(`exit\n  ${bad}`)).toBe(err(`exit\n  ${bad} // c`));
+    }
+  });
+
   it('makes gotol out of far jumps only when allowed', () => {
     const body = Array.from({ length: 40000 }, () => 'r0 += 1').join('\n');
     const text = `goto far\n${body}\nfar:\nexit`;
