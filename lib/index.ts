@@ -2,6 +2,7 @@
  * tsbpf's public API, one namespace per layer (see DESIGN.md for the layers).
  */
 export { TsbpfError } from './errors.js';
+export * as uapi from './uapi/index.js';
 export * as isa from './isa/index.js';
 export * as btf from './btf/index.js';
 export * as elf from './elf/index.js';
