@@ -533,15 +533,22 @@ export class BpfMap {
 
   // --- element operations (hot path) --------------------------------------
 
-  /** The value for `key` (a copy of `valueBytes` bytes), or undefined when there is none. `flags`: `BPF_F_LOCK`. */
-  lookup(key: Uint8Array, flags = 0): Uint8Array | undefined {
+  /**
+   * Runs element command `cmd` (lookup or lookup-and-delete) for `key` into
+   * this map's own value buffer; returns the raw result (negative errno).
+   */
+  #lookupOp(cmd: number, key: Uint8Array, flags: number): number {
     this.#checkKey(key);
     this.#fd.value;
     this.#elemKey?.use(key);
     this.#elemVal?.useOwn();
-    const attr = this.#elem;
-    attr.view.setUint32(E_FLAGS, flags, true);
-    const r = this.#bpf(this.#elemOp + CMD_LOOKUP);
+    this.#elem.view.setUint32(E_FLAGS, flags, true);
+    return this.#bpf(this.#elemOp + cmd);
+  }
+
+  /** The value for `key` (a copy of `valueBytes` bytes), or undefined when there is none. `flags`: `BPF_F_LOCK`. */
+  lookup(key: Uint8Array, flags = 0): Uint8Array | undefined {
+    const r = this.#lookupOp(CMD_LOOKUP, key, flags);
     if (r < 0) {
       if (r === -ENOENT) return undefined;
       this.#fail(CMD_LOOKUP, r);
@@ -571,12 +578,7 @@ export class BpfMap {
 
   /** Whether `key` has a value. */
   has(key: Uint8Array): boolean {
-    this.#checkKey(key);
-    this.#fd.value;
-    this.#elemKey?.use(key);
-    this.#elemVal?.useOwn();
-    this.#elem.view.setUint32(E_FLAGS, 0, true);
-    const r = this.#bpf(this.#elemOp + CMD_LOOKUP);
+    const r = this.#lookupOp(CMD_LOOKUP, key, 0);
     if (r < 0 && r !== -ENOENT) this.#fail(CMD_LOOKUP, r);
     return r >= 0;
   }
@@ -618,13 +620,7 @@ export class BpfMap {
    * value, or undefined when there was none.
    */
   lookupAndDelete(key: Uint8Array, flags = 0): Uint8Array | undefined {
-    this.#checkKey(key);
-    this.#fd.value;
-    this.#elemKey?.use(key);
-    this.#elemVal?.useOwn();
-    const attr = this.#elem;
-    attr.view.setUint32(E_FLAGS, flags, true);
-    const r = this.#bpf(this.#elemOp + CMD_LOOKUP_DELETE);
+    const r = this.#lookupOp(CMD_LOOKUP_DELETE, key, flags);
     if (r < 0) {
       if (r === -ENOENT) return undefined;
       this.#fail(CMD_LOOKUP_DELETE, r);

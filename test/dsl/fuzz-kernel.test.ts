@@ -6,19 +6,9 @@
  */
 import { expect, it } from 'vitest';
 import { describeKernel } from '../helpers/env.js';
+import { mulberry32 as rng } from '../helpers/prng.js';
 import { loadDslProgram } from '../../lib/kernel/dsl-loader.js';
 import { packed, s32, u32, u64, xdp, type Val } from '../../lib/dsl/index.js';
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Expr =
   | { k: 'in'; i: number }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeKernel, testName } from '../helpers/env.js';
+import { connectFromCgroup } from '../helpers/net.js';
 import { loadDslProgram, type LoadedDslProgram } from '../../lib/kernel/dsl-loader.js';
 import { Cgroup } from '../../lib/kernel/cgroup.js';
 import { Link } from '../../lib/kernel/link.js';
@@ -157,14 +158,7 @@ describeKernel('sock_addr helpers on a test cgroup', () => {
     await new Promise<void>((res) => server.close(() => res()));
     cg.remove();
   });
-  const connect = (p: number): Promise<string> =>
-    new Promise((resolve) => {
-      const script = `const s=require('net').connect(${p},'127.0.0.1');s.on('data',d=>{process.stdout.write('ok:'+d);s.destroy()});s.on('error',e=>process.stdout.write('err:'+e.code));`;
-      const child = cg.spawn(process.execPath, ['-e', script]);
-      let out = '';
-      child.stdout!.on('data', (d) => (out += d));
-      child.on('exit', () => resolve(out));
-    });
+  const connect = (p: number): Promise<string> => connectFromCgroup(cg, '127.0.0.1', p);
 
   it('get_socket_cookie and set_retval', async () => {
     const p = loadDslProgram(cookieProg);

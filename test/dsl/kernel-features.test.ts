@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeKernel, testName } from '../helpers/env.js';
+import { connectFromCgroup } from '../helpers/net.js';
 import { loadDslProgram, type LoadedDslProgram } from '../../lib/kernel/dsl-loader.js';
 import { BpfMap } from '../../lib/kernel/map.js';
 import { Cgroup } from '../../lib/kernel/cgroup.js';
@@ -121,14 +122,7 @@ describeKernel('DSL sock_addr programs on a test cgroup', () => {
     cg.remove();
   });
 
-  const connectFromCgroup = (host: string, p: number): Promise<string> =>
-    new Promise((resolve) => {
-      const script = `const s=require('net').connect(${p},'${host}');s.on('data',d=>{process.stdout.write('ok:'+d);s.destroy()});s.on('error',e=>process.stdout.write('err:'+e.code));`;
-      const child = cg.spawn(process.execPath, ['-e', script]);
-      let out = '';
-      child.stdout!.on('data', (d) => (out += d));
-      child.on('exit', () => resolve(out));
-    });
+  const connect = (host: string, p: number): Promise<string> => connectFromCgroup(cg, host, p);
 
   it('connect4 rewrites the destination from a map and denies a port', async () => {
     const p = loadDslProgram(P.connect4);
@@ -138,9 +132,9 @@ describeKernel('DSL sock_addr programs on a test cgroup', () => {
     const be = p.typed(P.backends);
     be.set(7000, { ip: 0x7f000001, port: port, pad: 0 });
     const before = accepted;
-    expect(await connectFromCgroup('127.0.0.1', 7000)).toBe('ok:hi');
+    expect(await connect('127.0.0.1', 7000)).toBe('ok:hi');
     expect(accepted).toBe(before + 1);
-    expect(await connectFromCgroup('127.0.0.1', 9)).toBe('err:EPERM');
+    expect(await connect('127.0.0.1', 9)).toBe('err:EPERM');
   });
 
   it('connect6 and recvmsg4 programs load and attach', async () => {
@@ -152,9 +146,9 @@ describeKernel('DSL sock_addr programs on a test cgroup', () => {
     open.push(l6);
     const lr = Link.cgroup(pr.program, cg, P.recvmsg4.expectedAttachType!);
     open.push(lr);
-    expect(await connectFromCgroup('::1', 9)).toBe('err:EPERM');
+    expect(await connect('::1', 9)).toBe('err:EPERM');
     expect(p6.typed(P.c6count).get(9)).toBeUndefined();
-    await connectFromCgroup('::1', 1);
+    await connect('::1', 1);
     expect(p6.typed(P.c6count).get(1)).toBe(1n);
   });
 });

@@ -10,18 +10,7 @@ import { llvmUnavailable } from '../helpers/env.js';
 import { compileC } from './clang.js';
 import { FEATURES_C } from './fixtures.js';
 import { dslLikeSpec } from './dsl-like.js';
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../helpers/prng.js';
 
 const INTERESTING = [0, 1, 2, 7, 8, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0xffffffff, 64, 24, 4096];
 

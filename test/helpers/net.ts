@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import { NetNs } from '../../lib/kernel/netns.js';
+import type { Cgroup } from '../../lib/kernel/cgroup.js';
 import { createVethPair, ifIndex } from '../../lib/kernel/netdev.js';
 import { testName } from './env.js';
 
@@ -118,4 +119,19 @@ export async function until<T>(read: () => T, done: (value: T) => boolean, timeo
     if (done(v) || Date.now() >= end) return v;
     await new Promise((res) => setTimeout(res, 10));
   }
+}
+
+/**
+ * Connects over TCP to `host`:`port` from a child process placed in `cg` (so
+ * the cgroup's connect/sockopt programs apply). Resolves with `ok:<first data
+ * received>` or `err:<error code>` (e.g. `err:EPERM` when a program denies it).
+ */
+export function connectFromCgroup(cg: Cgroup, host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const script = `const s=require('net').connect(${port},'${host}');s.on('data',d=>{process.stdout.write('ok:'+d);s.destroy()});s.on('error',e=>process.stdout.write('err:'+e.code));`;
+    const child = cg.spawn(process.execPath, ['-e', script]);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.on('exit', () => resolve(out));
+  });
 }

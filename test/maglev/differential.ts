@@ -8,6 +8,7 @@ import type { BpfMap } from '../../lib/kernel/map.js';
 import type { Program } from '../../lib/kernel/program.js';
 import { MaglevControlPlane, type ServiceId } from '../../bpf-progs/maglev/control-plane.js';
 import { onesSum, packet, type PacketSpec } from '../../bpf-progs/maglev/packet.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 /** What a datapath under test offers: its program and maps. */
 export interface DatapathUnderTest {
@@ -32,24 +33,13 @@ export function configureDiff(d: DatapathUnderTest, seed = 0x5eed): MaglevContro
   return lb;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `n` random packets: mostly to the services (so most take the service path),
  * some to other ports, VIPs and protocols, some mangled (truncated,
  * fragments, IPv4 options, IPv6 extension headers, odd EtherTypes).
  */
 export function randomPackets(n: number, seed = 1): Uint8Array[] {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
