@@ -3,14 +3,13 @@
  * kernel (maps created as the object describes them, pins ignored so nothing
  * outlives the command) and reports the kernel's verdict per program.
  */
-import { readFileSync } from 'node:fs';
-import { ElfError, readCollectionSpec, type CollectionSpec } from '../elf/index.js';
+import { ElfError, type CollectionSpec } from '../elf/index.js';
 import { BtfError } from '../btf/index.js';
 import { Collection } from '../kernel/collection.js';
 import { BpfError } from '../kernel/errors.js';
 import { VerifierError } from '../kernel/verifier-log.js';
-import { progTypeName } from '../uapi/prog-types.js';
-import { type Command, parseArgs, UsageError } from './command.js';
+import type { Command } from './command.js';
+import { readObjectSpec, runPerProgram, shortProgType, verdictSubject } from './objects.js';
 
 /** One element of `tsbpf load --json` (the contract in DESIGN.md). */
 export interface LoadVerdict {
@@ -31,10 +30,6 @@ export interface LoadVerdict {
   verificationUs: number | null;
 }
 
-function typeName(type: number): string {
-  return (progTypeName(type) ?? `type_${type}`).replace(/^BPF_PROG_TYPE_/, '').toLowerCase();
-}
-
 /** Loads every program of one object; never throws for kernel or file errors (they become verdicts). */
 export function loadFile(file: string): LoadVerdict[] {
   const fileError = (e: unknown): LoadVerdict[] => [
@@ -52,7 +47,7 @@ export function loadFile(file: string): LoadVerdict[] {
   ];
   let spec: CollectionSpec;
   try {
-    spec = readCollectionSpec(new Uint8Array(readFileSync(file)));
+    spec = readObjectSpec(file);
   } catch (e) {
     if (e instanceof ElfError || e instanceof BtfError || (e as NodeJS.ErrnoException).code !== undefined) return fileError(e);
     throw e;
@@ -72,7 +67,7 @@ export function loadFile(file: string): LoadVerdict[] {
   }
   try {
     return [...spec.programs.values()].map((p): LoadVerdict => {
-      const base = { file, program: p.name, section: p.section, type: p.type ? typeName(p.type) : null };
+      const base = { file, program: p.name, section: p.section, type: p.type ? shortProgType(p.type) : null };
       const prog = col.programs.get(p.name);
       if (prog) {
         return { ...base, verdict: 'ok', errno: null, message: '', insn: null, verificationUs: prog.stats?.verificationUs ?? null };
@@ -106,18 +101,16 @@ export const loadCommand: Command = {
     '  --json   print one JSON array, one element per program',
   ].join('\n'),
   async run(args, io) {
-    const { flags, positional } = parseArgs(args, { flags: ['--json'] });
-    if (positional.length === 0) throw new UsageError('no object files given');
-    const all: LoadVerdict[] = [];
-    for (const file of positional) all.push(...loadFile(file));
-    if (flags.has('--json')) io.out(JSON.stringify(all, null, 2) + '\n');
-    else {
-      for (const v of all) {
-        const what = v.program === null ? v.file : `${v.file}: ${v.program} (${v.section}, ${v.type ?? '?'})`;
-        if (v.verdict === 'ok') io.out(`${what}: ok${v.verificationUs !== null ? ` (verified in ${v.verificationUs} us)` : ''}\n`);
-        else io.out(`${what}: error${v.errno ? ` ${v.errno}` : ''}${v.insn !== null ? ` at insn ${v.insn}` : ''}: ${v.message}\n`);
-      }
-    }
-    return all.every((v) => v.verdict === 'ok') ? 0 : 1;
+    return runPerProgram(
+      args,
+      io,
+      loadFile,
+      (v) => [
+        v.verdict === 'ok'
+          ? `${verdictSubject(v)}: ok${v.verificationUs !== null ? ` (verified in ${v.verificationUs} us)` : ''}`
+          : `${verdictSubject(v)}: error${v.errno ? ` ${v.errno}` : ''}${v.insn !== null ? ` at insn ${v.insn}` : ''}: ${v.message}`,
+      ],
+      (v) => v.verdict === 'ok',
+    );
   },
 };

@@ -6,12 +6,13 @@
  * can be compared program by program.
  */
 import { readFileSync } from 'node:fs';
-import { readCollectionSpec, type CollectionSpec } from '../elf/index.js';
-import { progTypeName } from '../uapi/prog-types.js';
+import type { CollectionSpec } from '../elf/index.js';
+import { parseCpuList } from '../kernel/cpus.js';
 import { verifyCollection } from '../verifier/sources.js';
 import type { Verdict } from '../verifier/types.js';
 import type { SourcePos } from '../isa/insn.js';
-import { type Command, parseArgs, UsageError } from './command.js';
+import type { Command } from './command.js';
+import { readObjectSpec, runPerProgram, shortProgType, verdictSubject } from './objects.js';
 
 /** One element of `tsbpf verify --json` (the contract in DESIGN.md). */
 export interface VerifyVerdict {
@@ -28,20 +29,10 @@ export interface VerifyVerdict {
   durationUs: number;
 }
 
-function typeName(type: number): string {
-  return (progTypeName(type) ?? `type_${type}`).replace(/^BPF_PROG_TYPE_/, '').toLowerCase();
-}
-
 /** nr_cpu_ids of this machine (bounds bpf_get_smp_processor_id), from /sys/devices/system/cpu/possible. */
-function possibleCpus(): number | undefined {
+function nrCpuIds(): number | undefined {
   try {
-    const t = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-    let n = 0;
-    for (const part of t.split(',')) {
-      const [a, b] = part.split('-').map(Number);
-      n = Math.max(n, (b ?? a!) + 1);
-    }
-    return n || undefined;
+    return Math.max(...parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8'))) + 1;
   } catch {
     return undefined;
   }
@@ -49,10 +40,10 @@ function possibleCpus(): number | undefined {
 
 /** Verifies every program of one object; never throws for file errors (they become verdicts). */
 export function verifyFile(file: string): VerifyVerdict[] {
-  const nrCpus = possibleCpus();
+  const nrCpus = nrCpuIds();
   let spec: CollectionSpec;
   try {
-    spec = readCollectionSpec(new Uint8Array(readFileSync(file)));
+    spec = readObjectSpec(file);
   } catch (e) {
     return [{
       file, program: null, section: null, type: null, verdict: 'error',
@@ -63,7 +54,7 @@ export function verifyFile(file: string): VerifyVerdict[] {
     file,
     program: p.program,
     section: p.section,
-    type: p.progType ? typeName(p.progType) : null,
+    type: p.progType ? shortProgType(p.progType) : null,
     verdict: p.result.verdict,
     errors: p.result.diagnostics.filter((d) => d.severity === 'error').map((d) => ({ insn: d.insn, message: d.message, source: d.source ?? null })),
     durationUs: Math.round(p.result.durationUs),
@@ -84,21 +75,18 @@ export const verifyCommand: Command = {
     '  --json   print one JSON array, one element per program',
   ].join('\n'),
   async run(args, io) {
-    const { flags, positional } = parseArgs(args, { flags: ['--json'] });
-    if (positional.length === 0) throw new UsageError('no object files given');
-    const all: VerifyVerdict[] = [];
-    for (const file of positional) all.push(...verifyFile(file));
-    if (flags.has('--json')) io.out(JSON.stringify(all, null, 2) + '\n');
-    else {
-      for (const v of all) {
-        const what = v.program === null ? v.file : `${v.file}: ${v.program} (${v.section}, ${v.type ?? '?'})`;
-        if (v.errors.length === 0) io.out(`${what}: ${v.verdict} (${v.durationUs} us)\n`);
-        for (const e of v.errors) {
-          const src = e.source ? ` [${e.source.file}:${e.source.line}:${e.source.column}]` : '';
-          io.out(`${what}: error${e.insn !== null ? ` at insn ${e.insn}` : ''}${src}: ${e.message}\n`);
-        }
-      }
-    }
-    return all.every((v) => v.verdict !== 'error') ? 0 : 1;
+    return runPerProgram(
+      args,
+      io,
+      verifyFile,
+      (v) =>
+        v.errors.length === 0
+          ? [`${verdictSubject(v)}: ${v.verdict} (${v.durationUs} us)`]
+          : v.errors.map((e) => {
+              const src = e.source ? ` [${e.source.file}:${e.source.line}:${e.source.column}]` : '';
+              return `${verdictSubject(v)}: error${e.insn !== null ? ` at insn ${e.insn}` : ''}${src}: ${e.message}`;
+            }),
+      (v) => v.verdict !== 'error',
+    );
   },
 };
