@@ -14,6 +14,7 @@ import { offsetOf } from '../uapi/layout.js';
 import { LogLevel, progTypeName } from '../uapi/prog-types.js';
 import { encode } from '../isa/encode.js';
 import type { Insn } from '../isa/insn.js';
+import { sourceAt } from '../verifier/index.js';
 import { Attr, bpfRaw, commandName } from './syscall.js';
 import { BpfError } from './errors.js';
 import { TsbpfError } from '../errors.js';
@@ -23,6 +24,8 @@ import { VerifierError, parseVerifierLog, type SourcePos } from './verifier-log.
 import { testRun, testRunAsync, type TestRunOptions, type TestRunResult } from './test-run.js';
 import { pinFd, openPinnedFd } from './bpffs.js';
 import { objInfo, fdById } from './info.js';
+import { precheckProgram } from './program-precheck.js';
+import type { VerifyOptions } from '../verifier/index.js';
 
 const L = BpfAttr.progLoad;
 const lo = (name: string) => offsetOf(L, name);
@@ -53,6 +56,12 @@ export interface LoadOptions {
   stats?: boolean;
   /** Maps a failing instruction index (8-byte slots) to a source position for `VerifierError.source`. */
   insnToSource?: (insn: number) => SourcePos | undefined;
+  /**
+   * Pre-check lib/isa programs with verifier-lite before BPF_PROG_LOAD: a
+   * predicted rejection throws `VerifierLiteError` (kernel wording, source
+   * position) without asking the kernel; warnings never block. Default false.
+   */
+  verify?: boolean | VerifyOptions;
 }
 
 /** What to load. */
@@ -164,17 +173,6 @@ export function insnBytes(insns: Uint8Array | readonly Insn[], maps?: ProgramSpe
   return bytes;
 }
 
-/** The source position of slot `slot` in isa instructions (`lddw` takes two slots). */
-function sourceOfSlot(insns: readonly Insn[], slot: number): SourcePos | undefined {
-  let s = 0;
-  for (const i of insns) {
-    const n = i.code === 0x18 ? 2 : 1;
-    if (slot < s + n) return i.source;
-    s += n;
-  }
-  return undefined;
-}
-
 /** The buffers an encoded prog-load attr points at (kept alive with it). */
 export interface EncodedProgLoad {
   attr: Attr;
@@ -281,7 +279,8 @@ export class Program {
   /**
    * Loads a program (BPF_PROG_LOAD). Throws `VerifierError` when the verifier
    * rejects it (summary, failing instruction, full log), `BpfError` for other
-   * failures (permissions, bad attributes).
+   * failures (permissions, bad attributes). With `verify`, lib/isa programs
+   * verifier-lite rejects throw `VerifierLiteError` before the kernel is asked.
    */
   static load(spec: ProgramSpec, options: LoadOptions = {}): Program {
     const o: ProgramSpec = { ...spec, ...options };
@@ -290,6 +289,9 @@ export class Program {
     const initialSize = Math.min(o.logSize ?? DEFAULT_LOG_SIZE, maxSize);
     if (!(initialSize >= 128)) throw new RangeError(`logSize must be at least 128 bytes, got ${initialSize}`);
     const statsBit = o.stats ? LogLevel.BPF_LOG_STATS : 0;
+    if (o.verify && !(o.insns instanceof Uint8Array)) {
+      precheckProgram({ ...o, insns: o.insns }, o.verify === true ? {} : o.verify);
+    }
 
     const loaded = (a: Attempt) => {
       const stats = o.stats ? parseVerifierLog(a.log) : undefined;
@@ -308,7 +310,7 @@ export class Program {
     }
     const insns = o.insns;
     const insnToSource =
-      o.insnToSource ?? (insns instanceof Uint8Array ? undefined : (slot: number) => sourceOfSlot(insns, slot));
+      o.insnToSource ?? (insns instanceof Uint8Array ? undefined : (slot: number) => sourceAt(insns, slot));
     throw new VerifierError({ program: name, log: retry.log, errno, truncated: retry.truncated, insnToSource });
   }
 

@@ -28,9 +28,11 @@
  *   maps })`; each `Insn` carries `source`, so diagnostics come back with the
  *   TypeScript position. Map loads may use `ref: { kind: 'map', name }`
  *   matched against `MapSpecLite.name`, or `imm` = index into `maps`.
- * - `Program.load` pre-check: call `assertVerified(...)` before
- *   BPF_PROG_LOAD (a `warning` never blocks; pass `{ nrCpus }` from
- *   /sys/devices/system/cpu/possible for exact `bpf_get_smp_processor_id` bounds).
+ * - `Program.load` pre-check: `Program.load(spec, { verify: true })` (or
+ *   `loadDslProgram(prog, { verify: true })`, lib/kernel/program-precheck.ts)
+ *   calls `assertVerified(...)` before BPF_PROG_LOAD with the specs of the
+ *   maps given and `nrCpus` from /sys/devices/system/cpu/possible; a
+ *   `warning` never blocks.
  * - Kernel rejections: the kernel's failing instruction index is a slot
  *   index, the same numbering as `Diagnostic.insn`; map it to source with
  *   `sourceAt(insns, slot)`.

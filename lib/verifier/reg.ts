@@ -12,7 +12,7 @@
  */
 import {
   type Tnum, TNUM_UNKNOWN, U64_MAX, tnumConst, tnumRange, tnumIntersect, tnumSubreg, tnumWithSubreg, tnumCast,
-  tnumIsConst, tnumIn, tnumStr, u64, s64, u32b, s32b, sN,
+  tnumIsConst, tnumIn, tnumStr, u64, s64, sN,
 } from './tnum.js';
 
 /** Register types (`enum bpf_reg_type`, the subset verifier-lite models). */
@@ -113,6 +113,18 @@ function makeConst(v: bigint): Reg {
   };
 }
 
+const immConsts = new Map<number, Reg>();
+
+/** `constReg(BigInt(imm))` for a 32-bit instruction immediate (sign-extended), cached by number. */
+export function constRegImm(imm: number): Reg {
+  let r = immConsts.get(imm);
+  if (r === undefined) {
+    r = constReg(BigInt(imm));
+    if (immConsts.size < 4096) immConsts.set(imm, r);
+  }
+  return r;
+}
+
 let zeroReg: Reg | undefined;
 /** A pointer of type `t` with a zero, known variable offset. */
 export function ptrReg(t: RT, fields: Partial<Reg> = {}): Reg {
@@ -132,8 +144,10 @@ export function scalarFrom(p: Partial<Reg>): Reg {
 
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
-const s32 = (v: bigint) => Number(s32b(v));
-const u32 = (v: bigint) => Number(u32b(v));
+const M32 = 0xffffffffn;
+const SIGN64 = 1n << 63n;
+const s32 = (v: bigint) => Number(v & M32) | 0;
+const u32 = (v: bigint) => Number(v & M32);
 
 /** `reg_bounds_sync`: tighten every bound from every other one. */
 export function sync(r0: Reg): Reg {
@@ -156,19 +170,20 @@ export function sync(r0: Reg): Reg {
     return r0;
   }
   let { smin, smax, umin, umax, s32min, s32max, u32min, u32max } = r0;
-  const fromTnum = (): void => {
-    // __update_reg32_bounds / __update_reg64_bounds: from known bits.
+  // __update_reg32_bounds / __update_reg64_bounds: from known bits (written
+  // out twice rather than as a closure, which would keep these variables in
+  // a heap context).
+  {
     const sub = tnumSubreg(vo);
     s32min = Math.max(s32min, s32(sub.value | (sub.mask & 0x80000000n)));
     s32max = Math.min(s32max, s32(sub.value | (sub.mask & 0x7fffffffn)));
     u32min = Math.max(u32min, u32(sub.value));
     u32max = Math.min(u32max, u32(sub.value | sub.mask));
-    smin = max(smin, s64(vo.value | (vo.mask & (1n << 63n))));
+    smin = max(smin, s64(vo.value | (vo.mask & SIGN64)));
     smax = min(smax, s64(vo.value | (vo.mask & S64_MAX)));
     umin = max(umin, vo.value);
     umax = min(umax, vo.value | vo.mask);
-  };
-  fromTnum();
+  }
   for (let round = 0; round < 2; round++) {
     // __reg32_deduce_bounds: 64-bit range with a fixed upper half gives 32-bit bounds.
     if (umin >> 32n === umax >> 32n) {
@@ -219,7 +234,17 @@ export function sync(r0: Reg): Reg {
   const v64 = tnumIntersect(vo, tnumRange(umin, umax));
   const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(BigInt(u32min), BigInt(u32max)));
   vo = tnumWithSubreg(v64, v32);
-  fromTnum();
+  {
+    const sub = tnumSubreg(vo);
+    s32min = Math.max(s32min, s32(sub.value | (sub.mask & 0x80000000n)));
+    s32max = Math.min(s32max, s32(sub.value | (sub.mask & 0x7fffffffn)));
+    u32min = Math.max(u32min, u32(sub.value));
+    u32max = Math.min(u32max, u32(sub.value | sub.mask));
+    smin = max(smin, s64(vo.value | (vo.mask & SIGN64)));
+    smax = min(smax, s64(vo.value | (vo.mask & S64_MAX)));
+    umin = max(umin, vo.value);
+    umax = min(umax, vo.value | vo.mask);
+  }
   return { ...r0, vo, smin, smax, umin, umax, s32min, s32max, u32min, u32max };
 }
 

@@ -23,15 +23,27 @@ interface View {
   smax: bigint;
 }
 
+const PARAMS64 = { umaxAll: U64_MAX, sminAll: S64_MIN, smaxAll: S64_MAX };
+const PARAMS32 = { umaxAll: 0xffffffffn, sminAll: -0x80000000n, smaxAll: 0x7fffffffn };
+
 function widthParams(w: 32 | 64) {
-  return w === 64
-    ? { umaxAll: U64_MAX, sminAll: S64_MIN, smaxAll: S64_MAX }
-    : { umaxAll: 0xffffffffn, sminAll: -0x80000000n, smaxAll: 0x7fffffffn };
+  return w === 64 ? PARAMS64 : PARAMS32;
 }
 
 function view(r: Reg, w: 32 | 64): View {
   if (w === 64) return { vo: r.vo, umin: r.umin, umax: r.umax, smin: r.smin, smax: r.smax };
   return { vo: tnumSubreg(r.vo), umin: BigInt(r.u32min), umax: BigInt(r.u32max), smin: BigInt(r.s32min), smax: BigInt(r.s32max) };
+}
+
+/** Whether `v` equals `view(r, w)` (without building that view). */
+function sameView(v: View, r: Reg, w: 32 | 64): boolean {
+  if (w === 64) {
+    return v.umin === r.umin && v.umax === r.umax && v.smin === r.smin && v.smax === r.smax && v.vo.value === r.vo.value && v.vo.mask === r.vo.mask;
+  }
+  return (
+    v.umin === BigInt(r.u32min) && v.umax === BigInt(r.u32max) && v.smin === BigInt(r.s32min) && v.smax === BigInt(r.s32max) &&
+    v.vo.value === (r.vo.value & 0xffffffffn) && v.vo.mask === (r.vo.mask & 0xffffffffn)
+  );
 }
 
 function unknownView(w: 32 | 64): View {
@@ -46,8 +58,25 @@ function constOf(v: View): bigint | undefined {
 const asU = (v: bigint, w: 32 | 64) => (w === 64 ? u64 : u32b)(v);
 const asS = (v: bigint, w: 32 | 64) => (w === 64 ? s64 : s32b)(v);
 
+// fromView of the fully unknown view of each width, built once (the common
+// result of arithmetic on unknown operands).
+let unknown32: Reg | undefined;
+
+function isUnknownView(v: View, w: 32 | 64): boolean {
+  const P = widthParams(w);
+  return v.vo.value === 0n && v.vo.mask === P.umaxAll && v.umin === 0n && v.umax === P.umaxAll && v.smin === P.sminAll && v.smax === P.smaxAll;
+}
+
 /** Builds a register from a result view of width w (a 32-bit result is zero-extended). */
 function fromView(v: View, w: 32 | 64): Reg {
+  if (isUnknownView(v, w)) {
+    if (w === 64) return UNKNOWN;
+    return (unknown32 ??= fromViewSlow(v, 32));
+  }
+  return fromViewSlow(v, w);
+}
+
+function fromViewSlow(v: View, w: 32 | 64): Reg {
   if (w === 64) return scalarFrom({ vo: v.vo, umin: v.umin, umax: v.umax, smin: v.smin, smax: v.smax });
   // A 32-bit result zero-extended: one bounds sync.
   const vo = tnumSubreg(v.vo);
@@ -414,11 +443,8 @@ export function refine(op: J, ra: Reg, rb: Reg, w: 32 | 64, jsetFalse = false): 
   }
   if (a.umin > a.umax || a.smin > a.smax || b.umin > b.umax || b.smin > b.smax) return null;
   // Skip the (costly) bounds sync for an operand nothing was learned about.
-  const a0 = view(ra, w);
-  const b0 = view(rb, w);
-  const same = (x: View, y: View) => x.umin === y.umin && x.umax === y.umax && x.smin === y.smin && x.smax === y.smax && x.vo.value === y.vo.value && x.vo.mask === y.vo.mask;
-  const na = same(a, a0) ? ra : applyView(ra, a, w);
-  const nb = same(b, b0) ? rb : applyView(rb, b, w);
+  const na = sameView(a, ra, w) ? ra : applyView(ra, a, w);
+  const nb = sameView(b, rb, w) ? rb : applyView(rb, b, w);
   if (isInvalid(na) || isInvalid(nb)) return null;
   return [na, nb];
 }

@@ -30,10 +30,17 @@ export function tnumConst(v: bigint): Tnum {
 export function tnumRange(min: bigint, max: bigint): Tnum {
   const chi = min ^ max;
   if (chi === 0n) return tnumConst(min);
-  const bits = chi.toString(2).length; // fls64
+  const bits = fls64(chi);
   if (bits > 63) return TNUM_UNKNOWN;
   const delta = (1n << BigInt(bits)) - 1n;
   return { value: min & ~delta & U64_MAX, mask: delta };
+}
+
+// fls64 of a non-zero value below 2^64: the number of its significant bits.
+function fls64(v: bigint): number {
+  if (v <= 0xffffffffn) return 32 - Math.clz32(Number(v));
+  const hi = Number(v >> 32n);
+  return hi > 0xffffffff ? 65 : 64 - Math.clz32(hi);
 }
 
 /** Whether every bit is known. */
@@ -119,7 +126,6 @@ export function tnumXor(a: Tnum, b: Tnum): Tnum {
 export function tnumMul(a: Tnum, b: Tnum, bits = 64): Tnum {
   if (a.mask === 0n && b.mask === 0n) return tnumConst(a.value * b.value);
   const accV = (a.value * b.value) & U64_MAX;
-  let accM: Tnum = { value: 0n, mask: 0n };
   const all = bits >= 64 ? U64_MAX : (1n << BigInt(bits)) - 1n;
   // Walk the operand with fewer uncertain bits (a constant multiplier ends the walk quickly).
   let x = a;
@@ -128,14 +134,27 @@ export function tnumMul(a: Tnum, b: Tnum, bits = 64): Tnum {
     x = b;
     y = a;
   }
-  for (let i = 0; i < bits && (x.value !== 0n || x.mask !== 0n); i++) {
-    if ((x.value & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.mask });
-    else if ((x.mask & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: (y.value | y.mask) & U64_MAX });
-    if ((accM.mask & all) === all) break; // nothing more can be learned in the low bits
-    x = tnumRshift(x, 1);
-    y = tnumLshift(y, 1);
+  // The accumulated uncertainty is (0; accM): adding (0; m) to it gives
+  // (0; ((accM + m) mod 2^64) | accM | m) (tnumAdd with both values 0), so
+  // it is kept as one bigint, without allocating tnums in the loop.
+  let accM = 0n;
+  let xv = x.value;
+  let xm = x.mask;
+  let yv = y.value;
+  let ym = y.mask;
+  for (let i = 0; i < bits && (xv !== 0n || xm !== 0n); i++) {
+    if ((xv & 1n) !== 0n) accM = ((accM + ym) & U64_MAX) | accM | ym;
+    else if ((xm & 1n) !== 0n) {
+      const m = (yv | ym) & U64_MAX;
+      accM = ((accM + m) & U64_MAX) | accM | m;
+    }
+    if ((accM & all) === all) break; // nothing more can be learned in the low bits
+    xv >>= 1n;
+    xm >>= 1n;
+    yv = (yv << 1n) & U64_MAX;
+    ym = (ym << 1n) & U64_MAX;
   }
-  return tnumAdd({ value: accV, mask: 0n }, accM);
+  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: accM });
 }
 
 /** Bits known in either (both must agree). */

@@ -18,7 +18,7 @@ import { MapType } from '../uapi/map-types.js';
 import type { SourcePos } from '../isa/insn.js';
 import { tnumAdd, tnumSub, tnumConst, tnumIsConst, type Tnum } from './tnum.js';
 import {
-  type Reg, RT, RT_NAME, UNKNOWN, NOT_INIT, OPAQUE_REG, constReg, ptrReg, isConst, scalarFrom, sync, truncate, signExtend,
+  type Reg, RT, RT_NAME, UNKNOWN, NOT_INIT, OPAQUE_REG, constReg, constRegImm, ptrReg, isConst, scalarFrom, sync, truncate, signExtend,
   zext32, scalarWithin, scalarEqual, regStr, constValue, S64_MIN, S64_MAX, S32_MIN, S32_MAX, U32_MAX,
 } from './reg.js';
 import { U64_MAX, s64, s32b } from './tnum.js';
@@ -94,6 +94,9 @@ function scrubAll(bytes: string): string {
   for (let i = 0; i < bytes.length; i++) out += bytes[i] === 'i' ? 'i' : 'm';
   return out;
 }
+
+const ZERO_BYTES = '00000000';
+const MISC_BYTES = 'mmmmmmmm';
 
 function copyState(s: State): State {
   return {
@@ -588,7 +591,7 @@ class Walker {
       if (s.src !== 0 || (s.off !== 0 && s.off !== 1) || (s.off === 1 && op !== Op.MOD && op !== Op.DIV)) {
         throw reject('BPF_ALU uses reserved fields', 'structure');
       }
-      src = constReg(BigInt(s.imm));
+      src = constRegImm(s.imm);
     }
     const dst = this.readReg(s.dst);
     if ((op === Op.MOD || op === Op.DIV) && !isX && s.imm === 0) throw reject('div by zero', 'alu');
@@ -725,7 +728,7 @@ class Walker {
     let val: Reg | undefined;
     if (isX) val = this.readReg(s.src);
     const dst = this.readReg(s.dst);
-    this.memAccess(s.dst, dst, s.off, size, true, -1, isX ? val : constReg(BigInt(s.imm)), false, !isX);
+    this.memAccess(s.dst, dst, s.off, size, true, -1, isX ? val : constRegImm(s.imm), false, !isX);
   }
 
   atomic(s: Slot): void {
@@ -782,12 +785,12 @@ class Walker {
       case RT.MAP_VALUE: {
         const m = this.maps[reg.map];
         const vs = m?.valueSize ?? 0;
-        this.mapRegion(regno, reg, off, size, vs, 'map value', `value_size=${vs}`);
+        this.mapRegion(regno, reg, off, size, vs, 'map value');
         result = UNKNOWN;
         break;
       }
       case RT.RINGBUF_MEM:
-        this.mapRegion(regno, reg, off, size, reg.range, 'memory', `mem_size=${reg.range}`);
+        this.mapRegion(regno, reg, off, size, reg.range, 'memory');
         break;
       case RT.CTX: {
         if (reg.off < 0) throw reject(`negative offset ctx ptr R${regno} off=${reg.off} disallowed`, 'ctx');
@@ -831,10 +834,12 @@ class Walker {
   }
 
   /** check_mem_region_access / check_map_access (constant offsets take the same path). */
-  mapRegion(regno: number, reg: Reg, off: number, size: number, memSize: number, what: string, sizeStr: string): void {
+  mapRegion(regno: number, reg: Reg, off: number, size: number, memSize: number, what: 'map value' | 'memory'): void {
     const rule = what === 'memory' ? 'reference' : 'map_value';
     const first = (o: bigint): string | undefined =>
-      o < 0n || o + BigInt(size) > BigInt(memSize) ? `invalid access to ${what}, ${sizeStr} off=${o} size=${size}` : undefined;
+      o < 0n || o + BigInt(size) > BigInt(memSize)
+        ? `invalid access to ${what}, ${what === 'memory' ? 'mem_size' : 'value_size'}=${memSize} off=${o} size=${size}`
+        : undefined;
     const o = BigInt(off);
     if (reg.smin < 0n && (reg.smin === S64_MIN || o + reg.smin !== s32b(o + reg.smin) || reg.smin + o < 0n)) {
       throw reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, rule);
@@ -922,7 +927,7 @@ class Walker {
       if (bytes[0] === 's') bytes = scrubAll(bytes);
       const zero = v.t === RT.SCALAR && isConst(v) && v.vo.value === 0n;
       const ch = zero ? '0' : 'm';
-      bytes = bytes.slice(0, b) + ch.repeat(size) + bytes.slice(b + size);
+      bytes = size === 8 && b === 0 ? (zero ? ZERO_BYTES : MISC_BYTES) : bytes.slice(0, b) + ch.repeat(size) + bytes.slice(b + size);
       fr.stk[k] = { b: bytes };
       return UNKNOWN;
     }
@@ -1049,7 +1054,7 @@ class Walker {
       src = this.readReg(s.src);
     } else {
       if (s.src !== 0) throw reject('BPF_JMP/JMP32 uses reserved fields', 'structure');
-      src = constReg(BigInt(s.imm));
+      src = constRegImm(s.imm);
     }
     const dst = this.readReg(s.dst);
     const target = jumpTarget(s, idx);
@@ -1085,7 +1090,7 @@ class Walker {
     const regs = fr.regs;
     const isX = (s.code & 8) !== 0;
     const dst = regs[s.dst]!;
-    const src = isX ? regs[s.src]! : constReg(BigInt(s.imm));
+    const src = isX ? regs[s.src]! : constRegImm(s.imm);
     // Null checks.
     if (!is32 && !isX && s.imm === 0 && (op === J.JEQ || op === J.JNE) && isNullable(dst.t)) {
       const isNull = (op === J.JEQ) === taken;
@@ -1101,8 +1106,9 @@ class Walker {
     const r = refine(cond, dst, src, is32 ? 32 : 64, op === J.JSET && !taken);
     if (!r) return false;
     const [nd, ns] = r;
-    this.setLinked(st, s.dst, { ...nd, id: dst.id });
-    if (isX) this.setLinked(st, s.src, { ...ns, id: src.id });
+    // Unchanged and unlinked: nothing to write.
+    if (nd !== dst || dst.id) this.setLinked(st, s.dst, nd.id === dst.id ? nd : { ...nd, id: dst.id });
+    if (isX && (ns !== src || src.id)) this.setLinked(st, s.src, ns.id === src.id ? ns : { ...ns, id: src.id });
     return true;
   }
 
@@ -1426,12 +1432,12 @@ class Walker {
       case RT.MAP_VALUE: {
         const vs = this.maps[reg.map]?.valueSize ?? 0;
         if (size === 0 && zeroOk) return;
-        this.mapRegion(regno, reg, reg.off, size, vs, 'map value', `value_size=${vs}`);
+        this.mapRegion(regno, reg, reg.off, size, vs, 'map value');
         return;
       }
       case RT.RINGBUF_MEM:
         if (size === 0 && zeroOk) return;
-        this.mapRegion(regno, reg, reg.off, size, reg.range, 'memory', `mem_size=${reg.range}`);
+        this.mapRegion(regno, reg, reg.off, size, reg.range, 'memory');
         return;
       case RT.STACK: {
         if (size === 0 && zeroOk) return;
