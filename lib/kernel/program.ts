@@ -14,7 +14,7 @@ import { offsetOf } from '../uapi/layout.js';
 import { LogLevel, progTypeName } from '../uapi/prog-types.js';
 import { encode } from '../isa/encode.js';
 import type { Insn } from '../isa/insn.js';
-import { sourceAt } from '../verifier/index.js';
+import { sourceAt, type VerifyOptions } from '../verifier/index.js';
 import { Attr, bpfRaw, commandName } from './syscall.js';
 import { BpfError } from './errors.js';
 import { TsbpfError } from '../errors.js';
@@ -25,7 +25,6 @@ import { testRun, testRunAsync, type TestRunOptions, type TestRunResult } from '
 import { pinFd, openPinnedFd } from './bpffs.js';
 import { objInfo, fdById } from './info.js';
 import { precheckProgram } from './program-precheck.js';
-import type { VerifyOptions } from '../verifier/index.js';
 
 const L = BpfAttr.progLoad;
 const lo = (name: string) => offsetOf(L, name);
