@@ -2,10 +2,12 @@
  * Suite-level check that tests leave nothing behind: every kernel object a
  * test creates carries this run's id in its name (test/helpers/env.ts), and
  * teardown fails the run if any network namespace, veth, cgroup or bpffs pin
- * with that id is still there.
+ * with that id is still there. It also unmounts bpffs at /sys/fs/bpf when
+ * the run mounted it (tests mount it for their pins; the kernel's preload
+ * then adds maps.debug and progs.debug, which would otherwise stay behind).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 const cgroupRoot = '/sys/fs/cgroup/unified';
@@ -38,10 +40,30 @@ function leftovers(id: string): string[] {
   return found;
 }
 
+const bpffsRoot = '/sys/fs/bpf';
+
+function bpffsMounted(): boolean {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[1] === bpffsRoot && line.split(' ')[2] === 'bpf');
+  } catch {
+    return false;
+  }
+}
+
 export default function setup() {
   const id = (process.env.TSBPF_TEST_RUN ??= 'tb' + randomBytes(3).toString('hex'));
+  const bpffsWasMounted = bpffsMounted();
   return () => {
     const left = leftovers(id);
+    if (!bpffsWasMounted && bpffsMounted()) {
+      try {
+        execFileSync('umount', [bpffsRoot], { stdio: 'ignore' });
+      } catch {
+        left.push(`bpffs still mounted at ${bpffsRoot} (umount failed)`);
+      }
+    }
     if (left.length > 0) {
       throw new Error(`tests left kernel objects behind:\n  ${left.join('\n  ')}`);
     }
