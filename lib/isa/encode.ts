@@ -14,31 +14,44 @@ function fail(i: Insn, k: number, what: string): never {
 
 const TWO32 = 0x100000000;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-/** Scratch space to split and join 64-bit immediates without BigInt arithmetic. */
-const scratch = new DataView(new ArrayBuffer(8));
+/**
+ * Scratch space to split and join 64-bit immediates without BigInt arithmetic: one 64-bit
+ * element and its two 32-bit halves (V8 compiles these typed-array accesses inline, several
+ * times faster than a DataView's BigInt methods).
+ */
+const scratch64 = new BigInt64Array(1);
+const scratch32 = new Int32Array(scratch64.buffer);
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
+const INT64_MIN = -0x8000000000000000n;
+const UINT64_MAX = 0xffffffffffffffffn;
 
 function checkImm(i: Insn, k: number, imm: number): void {
   if (!(imm >= -0x80000000 && imm < TWO32 && Math.floor(imm) === imm)) fail(i, k, `immediate ${imm} does not fit 32 bits`);
 }
 
-/** Writes the 64-bit immediate of an lddw into `scratch` (low word at 0, high word at 4). */
+/** Writes the 64-bit immediate of an lddw into `scratch32` (halves at `LO` and `HI`). */
 function splitImm64(i: Insn, k: number): void {
   const v = i.imm64;
   if (v === undefined) {
     checkImm(i, k, i.imm);
-    scratch.setInt32(0, i.imm | 0, true);
-    scratch.setInt32(4, 0, true);
+    scratch32[LO] = i.imm;
+    scratch32[HI] = 0;
     return;
   }
   if (typeof v !== 'bigint') fail(i, k, 'imm64 is not a bigint');
-  if (v < 0n) {
-    if (v < -0x8000000000000000n) fail(i, k, `imm64 ${v} does not fit 64 bits`);
-    scratch.setBigInt64(0, v, true);
-  } else {
-    if (v > 0xffffffffffffffffn) fail(i, k, `imm64 ${v} does not fit 64 bits`);
-    scratch.setBigUint64(0, v, true);
-  }
+  if (v < INT64_MIN || v > UINT64_MAX) fail(i, k, `imm64 ${v} does not fit 64 bits`);
+  scratch64[0] = v; // wraps unsigned values above 2^63 to the same 64 bits
 }
+
+/**
+ * Output words of {@link encode}, reused between calls: writing into memory that is already in
+ * the cache and copying once at the end beats writing a fresh buffer, and it saves a counting
+ * pass over the instructions. Programs above `REUSE_MAX_INSNS` get a buffer of their own.
+ */
+let reuse = new Int32Array(0);
+let reuseBusy = false;
+const REUSE_MAX_INSNS = 1 << 16;
 
 /**
  * Encodes instructions into bytes. Throws `EncodeError` when a field is out of
@@ -47,11 +60,36 @@ function splitImm64(i: Insn, k: number): void {
  */
 export function encode(insns: readonly Insn[]): Uint8Array {
   const count = insns.length;
-  let n = count;
-  for (let k = 0; k < count; k++) if (insns[k]!.code === LDDW) n++;
-  if (!LITTLE_ENDIAN) return encodeBytes(insns, n);
+  if (!LITTLE_ENDIAN) return encodeBytes(insns, slotCount(insns));
   // Two 32-bit words per slot, written directly (the host is little-endian, as the encoding).
-  const out32 = new Int32Array(n * 2);
+  // Room for the worst case (every instruction an lddw) when the reusable buffer serves.
+  const shared = count <= REUSE_MAX_INSNS && !reuseBusy;
+  let out32: Int32Array;
+  if (shared) {
+    if (reuse.length < count * 4) reuse = new Int32Array(Math.max(count * 4, 1024));
+    out32 = reuse;
+    reuseBusy = true;
+  } else {
+    out32 = new Int32Array(slotCount(insns) * 2);
+  }
+  try {
+    const w = encodeWords(insns, out32);
+    return new Uint8Array(shared ? out32.slice(0, w).buffer : out32.buffer);
+  } finally {
+    if (shared) reuseBusy = false;
+  }
+}
+
+/** Number of 8-byte slots of `insns` (an `lddw` takes two). */
+function slotCount(insns: readonly Insn[]): number {
+  let n = insns.length;
+  for (let k = 0; k < insns.length; k++) if (insns[k]!.code === LDDW) n++;
+  return n;
+}
+
+/** Writes the words of `insns` into `out32` (little-endian host); returns the word count. */
+function encodeWords(insns: readonly Insn[], out32: Int32Array): number {
+  const count = insns.length;
   let w = 0;
   for (let k = 0; k < count; k++) {
     const i = insns[k]!;
@@ -71,13 +109,13 @@ export function encode(insns: readonly Insn[]): Uint8Array {
       w += 2;
     } else {
       splitImm64(i, k);
-      out32[w + 1] = scratch.getInt32(0, true);
-      // word w+2 (second slot's code, registers, offset) stays zero
-      out32[w + 3] = scratch.getInt32(4, true);
+      out32[w + 1] = scratch32[LO]!;
+      out32[w + 2] = 0; // second slot: code, registers and offset are zero
+      out32[w + 3] = scratch32[HI]!;
       w += 4;
     }
   }
-  return new Uint8Array(out32.buffer);
+  return w;
 }
 
 /** Throws the `EncodeError` for the first bad field among code, dst, src and off. */
@@ -99,8 +137,8 @@ function encodeBytes(insns: readonly Insn[], n: number): Uint8Array {
     writeLe32(out, p, i.code | (i.dst << 8) | (i.src << 12) | (i.off << 16));
     if (i.code === LDDW) {
       splitImm64(i, k);
-      writeLe32(out, p + 4, scratch.getInt32(0, true));
-      writeLe32(out, p + 12, scratch.getInt32(4, true));
+      writeLe32(out, p + 4, scratch32[LO]!);
+      writeLe32(out, p + 12, scratch32[HI]!);
       p += 16;
     } else {
       checkImm(i, k, i.imm);
@@ -120,7 +158,7 @@ function writeLe32(b: Uint8Array, p: number, v: number): void {
 
 /**
  * The objects {@link decode} returns: plain {@link Insn} fields, set by a constructor (V8
- * allocates these markedly faster than object literals); `lddw` also gets `imm64`.
+ * allocates these markedly faster than object literals).
  */
 class DecodedInsn implements Insn {
   declare code: number;
@@ -128,13 +166,35 @@ class DecodedInsn implements Insn {
   declare src: number;
   declare off: number;
   declare imm: number;
-  declare imm64?: bigint;
   constructor(code: number, dst: number, src: number, off: number, imm: number) {
     this.code = code;
     this.dst = dst;
     this.src = src;
     this.off = off;
     this.imm = imm;
+  }
+}
+
+/**
+ * A decoded `lddw`: its own class, so `imm64` is set in the constructor instead of being added
+ * afterwards (which would move every such object to a slower, out-of-object property layout).
+ */
+class DecodedLddw implements Insn {
+  declare code: number;
+  declare dst: number;
+  declare src: number;
+  declare off: number;
+  declare imm: number;
+  declare imm64: bigint;
+  constructor(dst: number, src: number, off: number, lo: number, hi: number) {
+    this.code = LDDW;
+    this.dst = dst;
+    this.src = src;
+    this.off = off;
+    this.imm = lo;
+    scratch32[LO] = lo;
+    scratch32[HI] = hi;
+    this.imm64 = scratch64[0]!;
   }
 }
 
@@ -162,36 +222,10 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): Insn[] {
   // Aligned little-endian input is read as 32-bit words; anything else byte by byte.
   const in32 =
     LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, words) : undefined;
-  // Count first so the result array is allocated once.
-  let count = 0;
-  for (let p = 0; p < len; p += 8) {
-    count++;
-    if (bytes[p] === LDDW) p += 8;
-  }
-  const out: Insn[] = new Array<Insn>(count);
-  if (in32 && !lenient) {
-    // fast path: aligned little-endian words
-    let o = 0;
-    for (let w = 0; w < words; w += 2) {
-      const w0 = in32[w]!;
-      const imm = in32[w + 1]!;
-      const code = w0 & 0xff;
-      if (code !== LDDW) {
-        out[o++] = new DecodedInsn(code, (w0 >> 8) & 0xf, (w0 >> 12) & 0xf, w0 >> 16, imm);
-        continue;
-      }
-      const p = w * 4;
-      if (w + 4 > words) throw new DecodeError(`lddw at byte ${p} is truncated (needs a second slot)`, p);
-      if (in32[w + 2] !== 0) throw new DecodeError(`lddw at byte ${p} has a second slot with non-zero code, registers or offset`, p);
-      scratch.setInt32(0, imm, true);
-      scratch.setInt32(4, in32[w + 3]!, true);
-      const i = new DecodedInsn(code, (w0 >> 8) & 0xf, (w0 >> 12) & 0xf, w0 >> 16, imm);
-      i.imm64 = scratch.getBigInt64(0, true);
-      out[o++] = i;
-      w += 2;
-    }
-    return out;
-  }
+  // One slot per instruction at most: allocated once, trimmed to the real count at the end
+  // (cheaper than a counting pass over the input).
+  const out: Insn[] = new Array<Insn>(len >> 3);
+  if (in32 && !lenient) return decodeWords(in32, out);
   let o = 0;
   for (let w = 0; w < words; w += 2) {
     const w0 = in32 ? in32[w]! : readLe32(bytes, w * 4);
@@ -205,16 +239,35 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): Insn[] {
         throw new DecodeError(`lddw at byte ${p} has a second slot with non-zero code, registers or offset`, p);
       }
       const hi = in32 ? in32[w + 3]! : readLe32(bytes, p + 12);
-      scratch.setInt32(0, imm, true);
-      scratch.setInt32(4, hi, true);
-      const i = new DecodedInsn(code, (w0 >> 8) & 0xf, (w0 >> 12) & 0xf, w0 >> 16, imm);
-      i.imm64 = scratch.getBigInt64(0, true);
-      out[o++] = i;
+      out[o++] = new DecodedLddw((w0 >> 8) & 0xf, (w0 >> 12) & 0xf, w0 >> 16, imm, hi);
       w += 2;
     } else {
       out[o++] = new DecodedInsn(code, (w0 >> 8) & 0xf, (w0 >> 12) & 0xf, w0 >> 16, imm);
     }
   }
+  out.length = o;
+  return out;
+}
+
+/** {@link decode} of aligned words on a little-endian host, into `out` (one entry per slot, trimmed here). */
+function decodeWords(in32: Int32Array, out: Insn[]): Insn[] {
+  const words = in32.length;
+  let o = 0;
+  for (let w = 0; w < words; w += 2) {
+    const w0 = in32[w]!;
+    const imm = in32[w + 1]!;
+    const code = w0 & 0xff;
+    if (code !== LDDW) {
+      out[o++] = new DecodedInsn(code, (w0 >> 8) & 0xf, (w0 >> 12) & 0xf, w0 >> 16, imm);
+      continue;
+    }
+    const p = w * 4;
+    if (w + 4 > words) throw new DecodeError(`lddw at byte ${p} is truncated (needs a second slot)`, p);
+    if (in32[w + 2] !== 0) throw new DecodeError(`lddw at byte ${p} has a second slot with non-zero code, registers or offset`, p);
+    out[o++] = new DecodedLddw((w0 >> 8) & 0xf, (w0 >> 12) & 0xf, w0 >> 16, imm, in32[w + 3]!);
+    w += 2;
+  }
+  out.length = o;
   return out;
 }
 

@@ -76,6 +76,48 @@ describe('encode/decode', () => {
     );
   });
 
+  it('encodes 64-bit immediates across the whole signed and unsigned range', () => {
+    const bytes = (v: bigint) => Array.from(isa.encode([{ ...isa.ldImm64(1, 0n), imm64: v }]));
+    expect(bytes(0xffffffffffffffffn)).toEqual(bytes(-1n));
+    expect(bytes(0x8000000000000000n)).toEqual(bytes(-0x8000000000000000n));
+    expect(bytes(0x123456789abcdef0n)).toEqual([0x18, 0x01, 0, 0, 0xf0, 0xde, 0xbc, 0x9a, 0, 0, 0, 0, 0x78, 0x56, 0x34, 0x12]);
+    // an lddw without imm64 takes its 32-bit imm, zero-extended
+    expect(isa.decode(isa.encode([{ code: 0x18, dst: 2, src: 0, off: 0, imm: 7 }]))[0]!.imm64).toBe(7n);
+    expect(() => isa.encode([{ ...isa.ldImm64(0, 0n), imm64: -(1n << 63n) - 1n }])).toThrow(/64 bits/);
+  });
+
+  it('returns a buffer of its own, exactly sized, for small and large programs', () => {
+    for (const count of [1, 3000, 70_000]) {
+      const prog = Array.from({ length: count }, (_, k) => (k % 7 === 0 ? isa.ldImm64(k % 10, BigInt(k) << 33n) : isa.mov64Imm(k % 10, k)));
+      const a = isa.encode(prog);
+      const b = isa.encode(prog.slice().reverse());
+      expect(a.byteOffset).toBe(0);
+      expect(a.byteLength).toBe(a.buffer.byteLength);
+      expect(a.byteLength).toBe(isa.slotCount(prog) * 8);
+      // a later call does not overwrite an earlier result
+      expect(isa.decode(a)).toEqual(prog);
+      expect(isa.decode(b)).toEqual(prog.slice().reverse());
+    }
+  });
+
+  it('stays correct when a field getter re-enters encode', () => {
+    const inner = [isa.mov64Imm(3, 42), isa.exit()];
+    let nested: Uint8Array | undefined;
+    const tricky = {
+      get code() {
+        nested ??= isa.encode(inner);
+        return 0xb7;
+      },
+      dst: 1,
+      src: 0,
+      off: 0,
+      imm: 9,
+    };
+    const out = isa.encode([isa.mov64Imm(0, 1), tricky, isa.exit()]);
+    expect(isa.decode(out)).toEqual([isa.mov64Imm(0, 1), isa.mov64Imm(1, 9), isa.exit()]);
+    expect(isa.decode(nested!)).toEqual(inner);
+  });
+
   it('rejects malformed byte sequences with DecodeError', () => {
     expect(() => isa.decode(new Uint8Array(7))).toThrow(isa.DecodeError);
     expect(() => isa.decode(new Uint8Array([0x18, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/truncated/);
