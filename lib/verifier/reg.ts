@@ -11,9 +11,10 @@
  * @module
  */
 import {
-  type Tnum, TNUM_UNKNOWN, U64_MAX, tnumConst, tnumRange, tnumIntersect, tnumSubreg, tnumWithSubreg, tnumCast,
+  type Tnum, TNUM_UNKNOWN, U64_MAX, tnumConst, tnumSubreg, tnumCast,
   tnumIsConst, tnumIn, tnumStr, u64, s64, sN,
 } from './tnum.js';
+import { syncBoundsSplit } from './bounds-sync.js';
 
 /** Register types (`enum bpf_reg_type`, the subset verifier-lite models). */
 export const enum RT {
@@ -80,17 +81,50 @@ export interface Reg {
   readonly frame: number;
 }
 
-const base: Reg = {
-  t: RT.SCALAR, vo: TNUM_UNKNOWN, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64_MAX,
-  s32min: S32_MIN, s32max: S32_MAX, u32min: 0, u32max: U32_MAX, off: 0, id: 0, ref: 0, range: 0, map: -1, frame: 0,
-};
+/**
+ * Builds a register from every field. All registers come from here (or
+ * {@link withBounds} / {@link withFields}), so they share one object shape:
+ * V8 then reads their fields with monomorphic loads, whereas object spreads
+ * of registers from many origins fall back to a slow runtime copy.
+ */
+export function makeReg(
+  t: RT, vo: Tnum, smin: bigint, smax: bigint, umin: bigint, umax: bigint, s32min: number, s32max: number,
+  u32min: number, u32max: number, off: number, id: number, ref: number, range: number, map: number, frame: number,
+): Reg {
+  return { t, vo, smin, smax, umin, umax, s32min, s32max, u32min, u32max, off, id, ref, range, map, frame };
+}
+
+/** `r` with new value bounds; type, offset and identity kept. */
+export function withBounds(
+  r: Reg, vo: Tnum, smin: bigint, smax: bigint, umin: bigint, umax: bigint, s32min: number, s32max: number, u32min: number, u32max: number,
+): Reg {
+  return makeReg(r.t, vo, smin, smax, umin, umax, s32min, s32max, u32min, u32max, r.off, r.id, r.ref, r.range, r.map, r.frame);
+}
+
+/**
+ * `r` with the fields of `p` replaced (`p` holds register fields only, none of them
+ * undefined). The copy keeps the shared shape, since every key already exists.
+ */
+export function withFields(r: Reg, p: Partial<Reg>): Reg {
+  return Object.assign(
+    makeReg(r.t, r.vo, r.smin, r.smax, r.umin, r.umax, r.s32min, r.s32max, r.u32min, r.u32max, r.off, r.id, r.ref, r.range, r.map, r.frame),
+    p,
+  );
+}
+
+/** `r` with another id (link between scalars, or pointer identity). */
+export function withId(r: Reg, id: number): Reg {
+  return makeReg(r.t, r.vo, r.smin, r.smax, r.umin, r.umax, r.s32min, r.s32max, r.u32min, r.u32max, r.off, id, r.ref, r.range, r.map, r.frame);
+}
+
+const base: Reg = makeReg(RT.SCALAR, TNUM_UNKNOWN, S64_MIN, S64_MAX, 0n, U64_MAX, S32_MIN, S32_MAX, 0, U32_MAX, 0, 0, 0, 0, -1, 0);
 
 /** An unknown scalar. */
-export const UNKNOWN: Reg = Object.freeze({ ...base });
+export const UNKNOWN: Reg = Object.freeze(withFields(base, {}));
 /** An uninitialised register. */
-export const NOT_INIT: Reg = Object.freeze({ ...base, t: RT.NOT_INIT });
+export const NOT_INIT: Reg = Object.freeze(withFields(base, { t: RT.NOT_INIT }));
 /** The opaque value. */
-export const OPAQUE_REG: Reg = Object.freeze({ ...base, t: RT.OPAQUE });
+export const OPAQUE_REG: Reg = Object.freeze(withFields(base, { t: RT.OPAQUE }));
 
 const smallConsts = new Map<bigint, Reg>();
 
@@ -107,10 +141,7 @@ function makeConst(v: bigint): Reg {
   const u = u64(v);
   const s = s64(v);
   const lo = Number(u & 0xffffffffn);
-  return {
-    ...base, vo: tnumConst(u), smin: s, smax: s, umin: u, umax: u,
-    s32min: lo | 0, s32max: lo | 0, u32min: lo, u32max: lo,
-  };
+  return withBounds(base, tnumConst(u), s, s, u, u, lo | 0, lo | 0, lo, lo);
 }
 
 const immConsts = new Map<number, Reg>();
@@ -127,9 +158,10 @@ export function constRegImm(imm: number): Reg {
 
 let zeroReg: Reg | undefined;
 /** A pointer of type `t` with a zero, known variable offset. */
-export function ptrReg(t: RT, fields: Partial<Reg> = {}): Reg {
+export function ptrReg(t: RT, fields?: Partial<Reg>): Reg {
   zeroReg ??= constReg(0n);
-  return { ...zeroReg, t, ...fields };
+  const z = zeroReg;
+  return Object.assign(makeReg(t, z.vo, z.smin, z.smax, z.umin, z.umax, z.s32min, z.s32max, z.u32min, z.u32max, 0, 0, 0, 0, -1, 0), fields);
 }
 
 /** Whether the value (or a pointer's variable offset) is known exactly. */
@@ -139,19 +171,19 @@ export function isConst(r: Reg): boolean {
 
 /** A scalar from the given pieces, bounds synced. */
 export function scalarFrom(p: Partial<Reg>): Reg {
-  return sync({ ...base, ...p });
+  return sync(withFields(base, p));
 }
 
-const max = (a: bigint, b: bigint) => (a > b ? a : b);
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
-const M32 = 0xffffffffn;
-const SIGN64 = 1n << 63n;
-const s32 = (v: bigint) => Number(v & M32) | 0;
-const u32 = (v: bigint) => Number(v & M32);
+/** {@link scalarFrom} with every bound given (the fast form for hot paths). */
+export function scalarOf(
+  vo: Tnum, smin: bigint, smax: bigint, umin: bigint, umax: bigint, s32min: number, s32max: number, u32min: number, u32max: number,
+): Reg {
+  return sync(withBounds(base, vo, smin, smax, umin, umax, s32min, s32max, u32min, u32max));
+}
 
 /** `reg_bounds_sync`: tighten every bound from every other one. */
 export function sync(r0: Reg): Reg {
-  let vo = r0.vo;
+  const vo = r0.vo;
   if (vo.mask === 0n) {
     // A known value: every bound is that value (or the bounds contradict it).
     const v = vo.value;
@@ -159,9 +191,9 @@ export function sync(r0: Reg): Reg {
     const lo = Number(v & 0xffffffffn);
     const lo32 = lo | 0;
     if (v < r0.umin || v > r0.umax || sv < r0.smin || sv > r0.smax || lo < r0.u32min || lo > r0.u32max || lo32 < r0.s32min || lo32 > r0.s32max) {
-      return { ...r0, umin: 1n, umax: 0n };
+      return withBounds(r0, vo, r0.smin, r0.smax, 1n, 0n, r0.s32min, r0.s32max, r0.u32min, r0.u32max);
     }
-    return { ...r0, smin: sv, smax: sv, umin: v, umax: v, s32min: lo32, s32max: lo32, u32min: lo, u32max: lo };
+    return withBounds(r0, vo, sv, sv, v, v, lo32, lo32, lo, lo);
   }
   if (
     vo.mask === U64_MAX && r0.umin === 0n && r0.umax === U64_MAX && r0.smin === S64_MIN && r0.smax === S64_MAX &&
@@ -169,83 +201,8 @@ export function sync(r0: Reg): Reg {
   ) {
     return r0;
   }
-  let { smin, smax, umin, umax, s32min, s32max, u32min, u32max } = r0;
-  // __update_reg32_bounds / __update_reg64_bounds: from known bits (written
-  // out twice rather than as a closure, which would keep these variables in
-  // a heap context).
-  {
-    const sub = tnumSubreg(vo);
-    s32min = Math.max(s32min, s32(sub.value | (sub.mask & 0x80000000n)));
-    s32max = Math.min(s32max, s32(sub.value | (sub.mask & 0x7fffffffn)));
-    u32min = Math.max(u32min, u32(sub.value));
-    u32max = Math.min(u32max, u32(sub.value | sub.mask));
-    smin = max(smin, s64(vo.value | (vo.mask & SIGN64)));
-    smax = min(smax, s64(vo.value | (vo.mask & S64_MAX)));
-    umin = max(umin, vo.value);
-    umax = min(umax, vo.value | vo.mask);
-  }
-  for (let round = 0; round < 2; round++) {
-    // __reg32_deduce_bounds: 64-bit range with a fixed upper half gives 32-bit bounds.
-    if (umin >> 32n === umax >> 32n) {
-      u32min = Math.max(u32min, u32(umin));
-      u32max = Math.min(u32max, u32(umax));
-      if (s32(umin) <= s32(umax)) {
-        s32min = Math.max(s32min, s32(umin));
-        s32max = Math.min(s32max, s32(umax));
-      }
-    }
-    if (smin >> 32n === smax >> 32n) {
-      if (s32(smin) <= s32(smax)) {
-        s32min = Math.max(s32min, s32(smin));
-        s32max = Math.min(s32max, s32(smax));
-      }
-      if (u32(smin) <= u32(smax)) {
-        u32min = Math.max(u32min, u32(smin));
-        u32max = Math.min(u32max, u32(smax));
-      }
-    }
-    // 32-bit signed <-> unsigned.
-    if ((u32min | 0) <= (u32max | 0)) {
-      s32min = Math.max(s32min, u32min | 0);
-      s32max = Math.min(s32max, u32max | 0);
-    }
-    if (s32min >= 0 || s32max < 0) {
-      u32min = Math.max(u32min, s32min >>> 0);
-      u32max = Math.min(u32max, s32max >>> 0);
-    }
-    // __reg64_deduce_bounds: signed <-> unsigned.
-    if (s64(umin) <= s64(umax)) {
-      smin = max(smin, s64(umin));
-      smax = min(smax, s64(umax));
-    }
-    if (smin >= 0n || smax < 0n) {
-      umin = max(umin, u64(smin));
-      umax = min(umax, u64(smax));
-    }
-    // __reg_deduce_mixed_bounds: 32-bit bounds refine 64-bit ones with a fixed upper half.
-    if (umin >> 32n === umax >> 32n) {
-      const hi = umin & ~0xffffffffn;
-      umin = max(umin, hi | BigInt(u32min));
-      umax = min(umax, hi | BigInt(u32max));
-    }
-    if (round === 0 && umin === r0.umin && umax === r0.umax && smin === r0.smin && smax === r0.smax) break;
-  }
-  // __reg_bound_offset: known bits from ranges, then bounds from the new bits.
-  const v64 = tnumIntersect(vo, tnumRange(umin, umax));
-  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(BigInt(u32min), BigInt(u32max)));
-  vo = tnumWithSubreg(v64, v32);
-  {
-    const sub = tnumSubreg(vo);
-    s32min = Math.max(s32min, s32(sub.value | (sub.mask & 0x80000000n)));
-    s32max = Math.min(s32max, s32(sub.value | (sub.mask & 0x7fffffffn)));
-    u32min = Math.max(u32min, u32(sub.value));
-    u32max = Math.min(u32max, u32(sub.value | sub.mask));
-    smin = max(smin, s64(vo.value | (vo.mask & SIGN64)));
-    smax = min(smax, s64(vo.value | (vo.mask & S64_MAX)));
-    umin = max(umin, vo.value);
-    umax = min(umax, vo.value | vo.mask);
-  }
-  return { ...r0, vo, smin, smax, umin, umax, s32min, s32max, u32min, u32max };
+  const b = syncBoundsSplit(r0);
+  return withBounds(r0, b.vo, b.smin, b.smax, b.umin, b.umax, b.s32min, b.s32max, b.u32min, b.u32max);
 }
 
 /** Whether the bounds are contradictory (the path is impossible). */
@@ -264,7 +221,7 @@ export function truncate(r: Reg, size: number): Reg {
   }
   // Already within `size` bytes (and non-negative): only the link id goes.
   if (r.t === RT.SCALAR && r.umax < 1n << BigInt(size * 8) && r.vo.value <= r.umax && (r.vo.mask >> BigInt(size * 8)) === 0n) {
-    return r.id === 0 ? r : { ...r, id: 0 };
+    return r.id === 0 ? r : withId(r, 0);
   }
   const mask = (1n << BigInt(size * 8)) - 1n;
   const vo = tnumCast(r.vo, size);
@@ -274,7 +231,7 @@ export function truncate(r: Reg, size: number): Reg {
     umin = r.umin & mask;
     umax = r.umax & mask;
   }
-  const out = scalarFrom({ vo, umin, umax, smin: umin, smax: umax, id: 0 });
+  const out = scalarOf(vo, umin, umax, umin, umax, S32_MIN, S32_MAX, 0, U32_MAX);
   if (r === UNKNOWN) truncatedUnknown[size] = out;
   return out;
 }
@@ -295,10 +252,9 @@ export function signExtend(r: Reg, size: number): Reg {
 export function zext32(r: Reg): Reg {
   // Already a zero-extended 32-bit value: nothing changes.
   if (r.t === RT.SCALAR && r.umax <= 0xffffffffn && r.vo.value <= 0xffffffffn && r.vo.mask <= 0xffffffffn) return r;
-  return scalarFrom({
-    vo: tnumSubreg(r.vo), umin: BigInt(r.u32min), umax: BigInt(r.u32max), smin: BigInt(r.u32min), smax: BigInt(r.u32max),
-    u32min: r.u32min, u32max: r.u32max, s32min: r.s32min, s32max: r.s32max,
-  });
+  const umin = BigInt(r.u32min);
+  const umax = BigInt(r.u32max);
+  return scalarOf(tnumSubreg(r.vo), umin, umax, umin, umax, r.s32min, r.s32max, r.u32min, r.u32max);
 }
 
 /** `range_within(old, cur) && tnum_in(old, cur)`: every value of `cur` is a value of `old`. */

@@ -12,7 +12,9 @@ import {
   type Tnum, U64_MAX, TNUM_UNKNOWN, tnumAdd, tnumSub, tnumMul, tnumAnd, tnumOr, tnumXor, tnumLshift, tnumRshift,
   tnumArshift, tnumConst, tnumSubreg, tnumIntersect, tnumIsConst, tnumWithSubreg, u64, s64, u32b, s32b,
 } from './tnum.js';
-import { type Reg, UNKNOWN, scalarFrom, sync, zext32, constReg, isInvalid, S64_MIN, S64_MAX } from './reg.js';
+import {
+  type Reg, UNKNOWN, scalarFrom, scalarOf, sync, zext32, constReg, isInvalid, withBounds, S64_MIN, S64_MAX, S32_MIN, S32_MAX, U32_MAX,
+} from './reg.js';
 
 /** A value in one width: known bits and bounds, all as bigints of that width. */
 interface View {
@@ -77,13 +79,9 @@ function fromView(v: View, w: 32 | 64): Reg {
 }
 
 function fromViewSlow(v: View, w: 32 | 64): Reg {
-  if (w === 64) return scalarFrom({ vo: v.vo, umin: v.umin, umax: v.umax, smin: v.smin, smax: v.smax });
+  if (w === 64) return scalarOf(v.vo, v.smin, v.smax, v.umin, v.umax, S32_MIN, S32_MAX, 0, U32_MAX);
   // A 32-bit result zero-extended: one bounds sync.
-  const vo = tnumSubreg(v.vo);
-  return scalarFrom({
-    vo, umin: v.umin, umax: v.umax, smin: v.umin, smax: v.umax,
-    u32min: Number(v.umin), u32max: Number(v.umax), s32min: Number(v.smin), s32max: Number(v.smax),
-  });
+  return scalarOf(tnumSubreg(v.vo), v.umin, v.umax, v.umin, v.umax, Number(v.smin), Number(v.smax), Number(v.umin), Number(v.umax));
 }
 
 /** ALU operation numbers (BPF_OP >> 4). */
@@ -346,11 +344,8 @@ export function branchTaken(op: J, ra: Reg, rb: Reg, w: 32 | 64): 1 | 0 | -1 {
 
 /** Applies a refined view back to a register (64-bit, or the low 32 bits). */
 function applyView(r: Reg, v: View, w: 32 | 64): Reg {
-  if (w === 64) return sync({ ...r, vo: v.vo, umin: v.umin, umax: v.umax, smin: v.smin, smax: v.smax });
-  return sync({
-    ...r, vo: tnumWithSubreg(r.vo, v.vo), u32min: Number(v.umin), u32max: Number(v.umax),
-    s32min: Number(v.smin), s32max: Number(v.smax),
-  });
+  if (w === 64) return sync(withBounds(r, v.vo, v.smin, v.smax, v.umin, v.umax, r.s32min, r.s32max, r.u32min, r.u32max));
+  return sync(withBounds(r, tnumWithSubreg(r.vo, v.vo), r.smin, r.smax, r.umin, r.umax, Number(v.smin), Number(v.smax), Number(v.umin), Number(v.umax)));
 }
 
 const bmax = (a: bigint, b: bigint) => (a > b ? a : b);

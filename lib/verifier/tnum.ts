@@ -18,6 +18,12 @@ export interface Tnum {
   readonly mask: bigint;
 }
 
+/** Scratch to split a 64-bit value into 32-bit halves (index `HI`, `LO`) and join them back. */
+const split64 = new BigUint64Array(1);
+const halves32 = new Uint32Array(split64.buffer);
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+
 /** The fully unknown tnum. */
 export const TNUM_UNKNOWN: Tnum = Object.freeze({ value: 0n, mask: U64_MAX });
 
@@ -122,11 +128,13 @@ export function tnumXor(a: Tnum, b: Tnum): Tnum {
  * Multiplication (the kernel's `tnum_mul`: exact product of the known parts
  * plus the accumulated uncertainty). `bits` (64 or 32) bounds the work: bits
  * above it are discarded by the caller.
+ *
+ * The bit walk runs on 32-bit halves in plain numbers (a bigint walk costs
+ * about 64 x 10 allocations); test/verifier keeps the bigint walk as an oracle.
  */
 export function tnumMul(a: Tnum, b: Tnum, bits = 64): Tnum {
   if (a.mask === 0n && b.mask === 0n) return tnumConst(a.value * b.value);
   const accV = (a.value * b.value) & U64_MAX;
-  const all = bits >= 64 ? U64_MAX : (1n << BigInt(bits)) - 1n;
   // Walk the operand with fewer uncertain bits (a constant multiplier ends the walk quickly).
   let x = a;
   let y = b;
@@ -134,27 +142,49 @@ export function tnumMul(a: Tnum, b: Tnum, bits = 64): Tnum {
     x = b;
     y = a;
   }
+  split64[0] = x.value;
+  let xvh = halves32[HI]!, xvl = halves32[LO]!;
+  split64[0] = x.mask;
+  let xmh = halves32[HI]!, xml = halves32[LO]!;
+  split64[0] = y.value;
+  let yvh = halves32[HI]!, yvl = halves32[LO]!;
+  split64[0] = y.mask;
+  let ymh = halves32[HI]!, yml = halves32[LO]!;
   // The accumulated uncertainty is (0; accM): adding (0; m) to it gives
-  // (0; ((accM + m) mod 2^64) | accM | m) (tnumAdd with both values 0), so
-  // it is kept as one bigint, without allocating tnums in the loop.
-  let accM = 0n;
-  let xv = x.value;
-  let xm = x.mask;
-  let yv = y.value;
-  let ym = y.mask;
-  for (let i = 0; i < bits && (xv !== 0n || xm !== 0n); i++) {
-    if ((xv & 1n) !== 0n) accM = ((accM + ym) & U64_MAX) | accM | ym;
-    else if ((xm & 1n) !== 0n) {
-      const m = (yv | ym) & U64_MAX;
-      accM = ((accM + m) & U64_MAX) | accM | m;
+  // (0; ((accM + m) mod 2^64) | accM | m) (tnumAdd with both values 0).
+  let accH = 0, accL = 0;
+  const allH = bits >= 64 ? 0xffffffff : bits > 32 ? 2 ** (bits - 32) - 1 : 0;
+  const allL = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
+  for (let i = 0; i < bits && (xvh | xvl | xmh | xml) !== 0; i++) {
+    let add = true;
+    let mH = 0, mL = 0;
+    if (xvl & 1) {
+      mH = ymh; mL = yml;
+    } else if (xml & 1) {
+      mH = (yvh | ymh) >>> 0; mL = (yvl | yml) >>> 0;
+    } else {
+      add = false;
     }
-    if ((accM & all) === all) break; // nothing more can be learned in the low bits
-    xv >>= 1n;
-    xm >>= 1n;
-    yv = (yv << 1n) & U64_MAX;
-    ym = (ym << 1n) & U64_MAX;
+    if (add) {
+      const lo = accL + mL;
+      const sumL = lo >>> 0;
+      const sumH = (accH + mH + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+      accH = (sumH | accH | mH) >>> 0;
+      accL = (sumL | accL | mL) >>> 0;
+    }
+    if ((accH & allH) >>> 0 === allH && (accL & allL) >>> 0 === allL) break; // nothing more to learn in the low bits
+    xvl = ((xvl >>> 1) | ((xvh & 1) << 31)) >>> 0;
+    xvh >>>= 1;
+    xml = ((xml >>> 1) | ((xmh & 1) << 31)) >>> 0;
+    xmh >>>= 1;
+    yvh = ((yvh << 1) | (yvl >>> 31)) >>> 0;
+    yvl = (yvl << 1) >>> 0;
+    ymh = ((ymh << 1) | (yml >>> 31)) >>> 0;
+    yml = (yml << 1) >>> 0;
   }
-  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: accM });
+  halves32[HI] = accH;
+  halves32[LO] = accL;
+  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: split64[0]! });
 }
 
 /** Bits known in either (both must agree). */

@@ -19,7 +19,7 @@ import type { SourcePos } from '../isa/insn.js';
 import { tnumAdd, tnumSub, tnumConst, tnumIsConst, type Tnum } from './tnum.js';
 import {
   type Reg, RT, RT_NAME, UNKNOWN, NOT_INIT, OPAQUE_REG, constReg, constRegImm, ptrReg, isConst, scalarFrom, sync, truncate, signExtend,
-  zext32, scalarWithin, scalarEqual, regStr, constValue, S64_MIN, S64_MAX, S32_MIN, S32_MAX, U32_MAX,
+  zext32, scalarWithin, scalarEqual, regStr, constValue, withBounds, withFields, withId, S64_MIN, S64_MAX, S32_MIN, S32_MAX, U32_MAX,
 } from './reg.js';
 import { U64_MAX, s64, s32b } from './tnum.js';
 import { aluScalar, endScalar, branchTaken, refine, negate, Op, J } from './scalar-ops.js';
@@ -561,16 +561,16 @@ class Walker {
         if (is64) {
           if (s.off === 0) {
             if (src.t === RT.SCALAR && src.id === 0 && !isConst(src)) {
-              const linked = { ...src, id: this.newId() };
+              const linked = withId(src, this.newId());
               regs[s.src] = linked;
               regs[s.dst] = linked;
             } else regs[s.dst] = src;
           } else {
-            regs[s.dst] = src.t === RT.SCALAR ? { ...signExtend(src, s.off / 8), id: 0 } : UNKNOWN;
+            regs[s.dst] = src.t === RT.SCALAR ? withId(signExtend(src, s.off / 8), 0) : UNKNOWN;
           }
         } else {
           if (src.t !== RT.SCALAR) regs[s.dst] = scalarFrom({ umax: 0xffffffffn, smin: 0n, smax: 0xffffffffn, vo: { value: 0n, mask: 0xffffffffn } });
-          else if (s.off === 0) regs[s.dst] = { ...zext32(src), id: 0 };
+          else if (s.off === 0) regs[s.dst] = withId(zext32(src), 0);
           else regs[s.dst] = zext32(signExtend(src, s.off / 8));
         }
         return;
@@ -650,11 +650,11 @@ class Walker {
       case Op.ADD: {
         const fixed = ptr.off + Number(smin);
         if (known && fixed === (fixed | 0)) {
-          out = { ...ptr, off: fixed };
+          out = withFields(ptr, { off: fixed });
           break;
         }
         out = this.varOffset(ptr, off, true);
-        if (isPkt(ptr.t)) out = { ...out, id: this.newId(), range: 0 };
+        if (isPkt(ptr.t)) out = withFields(out, { id: this.newId(), range: 0 });
         break;
       }
       case Op.SUB: {
@@ -662,11 +662,11 @@ class Walker {
         if (ptr.t === RT.STACK) throw reject(`R${d} subtraction from stack pointer prohibited`, 'pointer');
         const fixed = ptr.off - Number(smin);
         if (known && fixed === (fixed | 0)) {
-          out = { ...ptr, off: fixed };
+          out = withFields(ptr, { off: fixed });
           break;
         }
         out = this.varOffset(ptr, off, false);
-        if (isPkt(ptr.t)) out = { ...out, id: this.newId(), range: smin < 0n ? 0 : out.range };
+        if (isPkt(ptr.t)) out = withFields(out, { id: this.newId(), range: smin < 0n ? 0 : out.range });
         break;
       }
       case Op.AND:
@@ -696,7 +696,7 @@ class Walker {
       if (ptr.umin < off.umax) { umin = 0n; umax = U64_MAX; } else { umin = ptr.umin - off.umax; umax = ptr.umax - off.umin; }
     }
     const vo = add ? tnumAdd(ptr.vo, off.vo) : tnumSub(ptr.vo, off.vo);
-    const r = sync({ ...ptr, vo, smin, smax, umin, umax, s32min: S32_MIN, s32max: S32_MAX, u32min: 0, u32max: U32_MAX });
+    const r = sync(withBounds(ptr, vo, smin, smax, umin, umax, S32_MIN, S32_MAX, 0, U32_MAX));
     return r;
   }
 
@@ -911,7 +911,7 @@ class Walker {
           return UNKNOWN;
         }
         const fits = v.umax < 1n << BigInt(size * 8) && v.smin >= 0n;
-        fr.stk[k] = { b: SPILL_BYTES[size]! + scrubSpill(slot.b.slice(size)), spill: fits ? v : { ...truncate(v, size), id: 0 } };
+        fr.stk[k] = { b: SPILL_BYTES[size]! + scrubSpill(slot.b.slice(size)), spill: fits ? v : withId(truncate(v, size), 0) };
         return UNKNOWN;
       }
       if (v.t !== RT.SCALAR && v.t !== RT.NOT_INIT && !isSt) {
@@ -1107,8 +1107,8 @@ class Walker {
     if (!r) return false;
     const [nd, ns] = r;
     // Unchanged and unlinked: nothing to write.
-    if (nd !== dst || dst.id) this.setLinked(st, s.dst, nd.id === dst.id ? nd : { ...nd, id: dst.id });
-    if (isX && (ns !== src || src.id)) this.setLinked(st, s.src, ns.id === src.id ? ns : { ...ns, id: src.id });
+    if (nd !== dst || dst.id) this.setLinked(st, s.dst, nd.id === dst.id ? nd : withId(nd, dst.id));
+    if (isX && (ns !== src || src.id)) this.setLinked(st, s.src, ns.id === src.id ? ns : withId(ns, src.id));
     return true;
   }
 
@@ -1138,7 +1138,7 @@ class Walker {
       if (r.t === RT.MAP_VALUE_OR_NULL && this.innerOf.has(r.map) && r.range === -1) {
         return ptrReg(RT.MAP_PTR, { map: this.innerOf.get(r.map)! });
       }
-      return { ...r, t: nonNull(r.t), range: r.t === RT.RINGBUF_MEM_OR_NULL ? r.range : 0 };
+      return withFields(r, { t: nonNull(r.t), range: r.t === RT.RINGBUF_MEM_OR_NULL ? r.range : 0 });
     };
     for (const f of st.frames) {
       for (let i = 0; i < 11; i++) f.regs[i] = upd(f.regs[i]!);
@@ -1177,12 +1177,12 @@ class Walker {
     for (const f of st.frames) {
       for (let i = 0; i < 11; i++) {
         const r = f.regs[i]!;
-        if (r.t === t && r.id === ptr.id && r.range < range) f.regs[i] = { ...r, range };
+        if (r.t === t && r.id === ptr.id && r.range < range) f.regs[i] = withFields(r, { range });
       }
       for (let k = 0; k < f.stk.length; k++) {
         const sl = f.stk[k];
         if (sl?.spill && sl.spill.t === t && sl.spill.id === ptr.id && sl.spill.range < range) {
-          f.stk[k] = { b: sl.b, spill: { ...sl.spill, range } };
+          f.stk[k] = { b: sl.b, spill: withFields(sl.spill, { range }) };
         }
       }
     }
