@@ -104,9 +104,16 @@ const VALID = (() => {
   return s;
 })();
 
+/** {@link VALID} as a table indexed by opcode byte (a lookup per instruction). */
+const VALID_TABLE = (() => {
+  const t = new Uint8Array(256);
+  for (const c of VALID) t[c] = 1;
+  return t;
+})();
+
 /** Whether an opcode is in the kernel's instruction table. */
 export function opcodeKnown(code: number): boolean {
-  return VALID.has(code);
+  return VALID_TABLE[code & 0xff] === 1 && code >= 0 && code < 256;
 }
 
 /** Whether the slot is a bpf-to-bpf call. */
@@ -201,7 +208,7 @@ export function checkStatic(slots: Slot[], resolveMap: (s: Slot, i: number) => s
       i++;
       continue;
     }
-    if (!VALID.has(s.code)) return { message: `unknown opcode ${s.code.toString(16).padStart(2, '0')}`, insn: i, rule: 'structure' };
+    if (!VALID_TABLE[s.code]) return { message: `unknown opcode ${s.code.toString(16).padStart(2, '0')}`, insn: i, rule: 'structure' };
   }
   // check_cfg: every slot reachable, no jump into the middle of lddw.
   const seen = new Uint8Array(n);

@@ -772,12 +772,14 @@ class Walker {
     if (reg.t === RT.OPAQUE) return OPAQUE_REG;
     // Alignment: only the stack is strict on this architecture.
     if (reg.t === RT.STACK) {
-      const ro = reg.vo.mask === 0n
-        ? { value: (reg.vo.value + BigInt(reg.off + insnOff)) & 0xffn, mask: 0n }
-        : tnumAdd(reg.vo, tnumConst(BigInt(reg.off + insnOff)));
-      if (((ro.value | ro.mask) & BigInt(size - 1)) !== 0n) {
-        throw reject(`misaligned stack access off ${tnumC(reg.vo)}+${reg.off}+${insnOff} size ${size}`, 'stack');
-      }
+      // the usual case, fp plus a constant, in plain numbers
+      const misaligned = reg.vo.mask === 0n && reg.vo.value === 0n
+        ? ((reg.off + insnOff) & (size - 1)) !== 0
+        : (() => {
+            const ro = tnumAdd(reg.vo, tnumConst(BigInt(reg.off + insnOff)));
+            return ((ro.value | ro.mask) & BigInt(size - 1)) !== 0n;
+          })();
+      if (misaligned) throw reject(`misaligned stack access off ${tnumC(reg.vo)}+${reg.off}+${insnOff} size ${size}`, 'stack');
     }
     const off = insnOff + reg.off;
     let result: Reg = UNKNOWN;
