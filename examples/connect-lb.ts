@@ -8,7 +8,7 @@
  * removes everything.
  *
  * ```
- * npm run example:connect-lb [-- --cgroup /sys/fs/cgroup/my-test] [--c-twin]
+ * npm run example:connect-lb [-- --cgroup /sys/fs/cgroup/my-test] [--c-twin] [--tag NAME]
  * ```
  *
  * `--c-twin` runs the C twin (bench/twins/sock_lb.c, needs clang-22) instead
@@ -27,7 +27,9 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   const at = args.indexOf('--cgroup');
   const cgroupPath = at >= 0 ? args[at + 1] : undefined;
   const datapath = args.includes('--c-twin') ? cTwinDatapath() : dslDatapath();
-  const tag = `clx${(process.pid % 10000).toString(36)}`;
+  // Prefix of every namespace, interface and cgroup name (interface names stay within 15 characters).
+  const tagAt = args.indexOf('--tag');
+  const tag = (tagAt >= 0 && args[tagAt + 1] ? args[tagAt + 1]! : `clx${(process.pid % 10000).toString(36)}`).slice(0, 11);
   // A user-given cgroup is used as it is; otherwise a dedicated one is created (and removed).
   const cgroup = cgroupPath ? Cgroup.open(cgroupPath) : Cgroup.create(`tsbpf-connect-lb-${tag}`);
   const lab = await Lab.create({ name: (t) => `${tag}${t}`, cgroup });

@@ -76,16 +76,26 @@ function toolchain(programs: DslProgram[]): void {
 }
 
 /** Runs the tour. */
-export async function main(): Promise<void> {
+/** Options of {@link main}. */
+export interface TourOptions {
+  /**
+   * Prefix of the names of the namespaces, interfaces and cgroups the end-to-end runs create
+   * (at most 10 characters; by default one derived from the process id).
+   */
+  id?: string;
+}
+
+/** Runs the tour. */
+export async function main(options: TourOptions = {}): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo loads programs into the kernel: run it as root');
   const programs: DslProgram[] = [maglevDatapath(), ...Object.values(datapathPrograms)] as DslProgram[];
   toolchain(programs);
 
   heading('4a. Maglev XDP load balancer, end to end');
-  await runMaglevLb({ connections: 300, handleSigint: true });
+  await runMaglevLb({ connections: 300, handleSigint: true, ...(options.id ? { id: `${options.id}m` } : {}) });
 
   heading('4b. connect-time load balancer, end to end');
-  await runConnectLb([]);
+  await runConnectLb(options.id ? ['--tag', `${options.id}c`] : []);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -64,8 +64,14 @@ export function parseIpv6(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** Formats 16 bytes as RFC 5952 IPv6 text (longest zero run of 2+ groups as `::`). */
+/**
+ * Formats 16 bytes as RFC 5952 IPv6 text (longest zero run of 2+ groups as `::`);
+ * IPv4-mapped addresses end in a dotted quad (`::ffff:10.0.0.1`), as RFC 5952 section 5 recommends.
+ */
 export function formatIpv6(b: Uint8Array, at = 0): string {
+  let mapped = b[at + 10] === 0xff && b[at + 11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i++) mapped = b[at + i] === 0;
+  if (mapped) return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!);
   let bestStart = -1;

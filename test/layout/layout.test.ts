@@ -232,7 +232,10 @@ describe('arrays, bytes, strings and addresses', () => {
     expect(() => ipv4.encode('1.2.3')).toThrow(LayoutError);
     expect(ipv6.decode(ipv6.encode('2001:db8::1'))).toBe('2001:db8::1');
     expect(ipv6.decode(ipv6.encode('::'))).toBe('::');
-    expect(ipv6.decode(ipv6.encode('::ffff:10.0.0.1'))).toBe('::ffff:a00:1');
+    expect(ipv6.decode(ipv6.encode('::ffff:10.0.0.1'))).toBe('::ffff:10.0.0.1');
+    expect(ipv6.decode(ipv6.encode('::ffff:a00:1'))).toBe('::ffff:10.0.0.1');
+    expect(formatIpv6(parseIpv6('::fffe:a00:1')!)).toBe('::fffe:a00:1');
+    expect(formatIpv6(parseIpv6('1::ffff:a00:1')!)).toBe('1::ffff:a00:1');
     expect(ipv6.decode(ipv6.encode('fe80:0:0:0:1:0:0:1'))).toBe('fe80::1:0:0:1');
     expect(formatIpv6(parseIpv6('1:0:0:2:0:0:0:3')!)).toBe('1:0:0:2::3');
     expect(() => ipv6.encode('1::2::3')).toThrow(LayoutError);
