@@ -23,8 +23,6 @@ import {
   type WriteCollectionOptions,
 } from '../elf/index.js';
 import { MapType } from '../uapi/map-types.js';
-import { ProgType } from '../uapi/prog-types.js';
-import { BpfSockAddr, SkBuff, XdpMd } from '../uapi/context.js';
 import { LayoutBtf } from './btf-types.js';
 import { DslError } from './errors.js';
 import type { MapDef } from './maps.js';
@@ -159,49 +157,7 @@ export function dslCollectionSpec(programs: readonly DslProgramLike[], options: 
     ...(options.lineInfo !== undefined ? { lineInfo: options.lineInfo } : {}),
     ...(options.sourceLine ? { sourceLine: options.sourceLine } : {}),
   });
-  typeEntryContexts(spec, b);
   return spec;
-}
-
-/** The context struct (C name and size) of the program types the DSL builds. */
-function contextOf(progType: number): { name: string; size: number } | undefined {
-  switch (progType) {
-    case ProgType.BPF_PROG_TYPE_XDP:
-      return XdpMd;
-    case ProgType.BPF_PROG_TYPE_SCHED_CLS:
-    case ProgType.BPF_PROG_TYPE_SCHED_ACT:
-    case ProgType.BPF_PROG_TYPE_SOCKET_FILTER:
-    case ProgType.BPF_PROG_TYPE_CGROUP_SKB:
-      return SkBuff;
-    case ProgType.BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
-      return BpfSockAddr;
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Gives each program's entry FUNC the prototype `int name(struct <ctx> *ctx)`
- * with the program type's context struct (`xdp_md`, `__sk_buff`,
- * `bpf_sock_addr`; its name is what the kernel matches), as clang emits it,
- * instead of `void *ctx`, which the kernel's log flags ("arg#0 reference
- * type('UNKNOWN ') size cannot be determined").
- */
-function typeEntryContexts(spec: CollectionSpec, b: BtfBuilder): void {
-  const int = b.int('int', 4, { signed: true });
-  const ctxStructs = new Map<string, number>();
-  for (const p of spec.programs.values()) {
-    const ctx = contextOf(p.type);
-    const entry = p.funcInfo.find((f) => f.insnOff === 0);
-    if (!ctx || !entry) continue;
-    let id = ctxStructs.get(ctx.name);
-    if (id === undefined) {
-      id = b.struct(ctx.name, [], ctx.size);
-      ctxStructs.set(ctx.name, id);
-    }
-    const func = b.btf.get(entry.typeId);
-    if (func.kind === 'FUNC') func.type = b.funcProto(int, [{ name: 'ctx', type: b.ptr(id) }]);
-  }
 }
 
 /**

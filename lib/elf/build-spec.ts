@@ -12,6 +12,7 @@ import type { CollectionSpec, MapSlotInit, CollectionMapSpec, CollectionProgramS
 import { ElfError } from './error.js';
 import { isDataSection } from './object-reader.js';
 import { MapFlags, MapType } from '../uapi/index.js';
+import { contextLayoutOf } from '../uapi/context.js';
 import { sectionProgramType } from './section-names.js';
 
 /** Returns the text of a source line (1-based), or undefined. */
@@ -103,21 +104,29 @@ function slotsOf(insns: readonly Insn[]): number[] {
 
 /**
  * func_info and line_info for a program from its instructions' source positions:
- * one FUNC (`int name(void *ctx)`) per function, a line record wherever the source
- * line changes and at every function start (the kernel requires one there).
+ * one FUNC per function, a line record wherever the source line changes and at every
+ * function start (the kernel requires one there). The entry function is
+ * `int name(struct <ctx> *ctx)` with the program type's context struct (`xdp_md`,
+ * `__sk_buff`, `bpf_sock_addr`), as clang emits it, when `progType` has one; otherwise, and
+ * for subprograms, `int name(void *ctx)` (the kernel's log flags that for an entry:
+ * "arg#0 reference type('UNKNOWN ') size cannot be determined").
  */
 export function programLineInfo(
   b: BtfBuilder,
   insns: readonly Insn[],
   functions: Array<{ name: string; slot: number }>,
   sourceLine: SourceLineReader = readSourceLine,
+  progType?: number,
 ): { funcInfo: FuncInfo[]; lineInfo: LineInfo[] } {
   const int = b.int('int', 4, { signed: true });
   const proto = b.funcProto(int, [{ name: 'ctx', type: b.ptr(0) }]);
+  const ctx = progType === undefined ? undefined : contextLayoutOf(progType);
+  // An empty struct of the right name and size is all the kernel matches on (b.add deduplicates it).
+  const entryProto = ctx ? b.funcProto(int, [{ name: 'ctx', type: b.ptr(b.struct(ctx.name, [], ctx.size)) }]) : proto;
   const funcInfo = functions.map((f, i) => ({
     insnOff: f.slot,
     // Deduplicated: a subprogram shared by several programs has one FUNC.
-    typeId: b.add({ kind: 'FUNC', name: f.name, type: proto, linkage: i === 0 ? BtfLinkage.GLOBAL : BtfLinkage.STATIC }),
+    typeId: b.add({ kind: 'FUNC', name: f.name, type: i === 0 ? entryProto : proto, linkage: i === 0 ? BtfLinkage.GLOBAL : BtfLinkage.STATIC }),
   }));
   const starts = new Set(functions.map((f) => f.slot));
   const lineInfo: LineInfo[] = [];
@@ -222,7 +231,7 @@ export function collectionSpec(input: CollectionInput): CollectionSpec {
     if (programs.has(p.name)) throw new ElfError(`two programs named ${p.name}`);
     const spec = programSpec({ license, ...p });
     if (input.lineInfo !== false) {
-      const info = programLineInfo(b, spec.insns, spec.functions, input.sourceLine);
+      const info = programLineInfo(b, spec.insns, spec.functions, input.sourceLine, spec.type);
       spec.funcInfo = info.funcInfo;
       spec.lineInfo = info.lineInfo;
     }

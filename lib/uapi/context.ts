@@ -8,6 +8,7 @@
  * @module
  */
 import type { StructLayout } from './layout.js';
+import { ProgType } from './prog-types.js';
 
 /** `struct xdp_md`: the context of XDP programs. `egress_ifindex` is Linux 5.8 (devmap programs). */
 export const XdpMd = {
@@ -89,3 +90,30 @@ export const ContextLayouts = {
   __sk_buff: SkBuff,
   bpf_sock_addr: BpfSockAddr,
 } as const satisfies Record<string, StructLayout>;
+
+/**
+ * The context struct a program type's entry function takes (the kernel's
+ * `bpf_types.h` user context type, which it matches by name against the
+ * program's BTF), for the program types with a layout here; undefined for others.
+ */
+export function contextLayoutOf(progType: number): StructLayout | undefined {
+  switch (progType) {
+    case ProgType.BPF_PROG_TYPE_XDP:
+      return XdpMd;
+    case ProgType.BPF_PROG_TYPE_SOCKET_FILTER:
+    case ProgType.BPF_PROG_TYPE_SCHED_CLS:
+    case ProgType.BPF_PROG_TYPE_SCHED_ACT:
+    case ProgType.BPF_PROG_TYPE_CGROUP_SKB:
+    case ProgType.BPF_PROG_TYPE_LWT_IN:
+    case ProgType.BPF_PROG_TYPE_LWT_OUT:
+    case ProgType.BPF_PROG_TYPE_LWT_XMIT:
+    case ProgType.BPF_PROG_TYPE_LWT_SEG6LOCAL:
+    case ProgType.BPF_PROG_TYPE_SK_SKB:
+    case ProgType.BPF_PROG_TYPE_FLOW_DISSECTOR:
+      return SkBuff;
+    case ProgType.BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+      return BpfSockAddr;
+    default:
+      return undefined;
+  }
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { callLocal, exit, mov64Imm } from '../../lib/isa/index.js';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { formatBtf } from '../../lib/btf/index.js';
@@ -186,5 +187,31 @@ char LICENSE[] SEC("license") = "GPL";`,
       expect(e).toBeInstanceOf(ElfError);
       expect((e as ElfError).symbol).toBe('some_extern_var');
     }
+  });
+});
+
+describe('collectionSpec entry prototypes', () => {
+  it('types each entry function with its program type context, subprograms with void *', () => {
+    const spec = collectionSpec({
+      programs: [
+        { name: 'on_tc', section: 'tc', insns: [callLocal('helper'), exit(), { ...mov64Imm(0, 0) }, exit()], functions: [{ name: 'on_tc', slot: 0 }, { name: 'helper', slot: 2 }] },
+        { name: 'on_connect', section: 'cgroup/connect4', insns: [mov64Imm(0, 1), exit()] },
+        { name: 'on_kprobe', section: 'kprobe/foo', insns: [mov64Imm(0, 0), exit()] },
+      ],
+    });
+    const btf = spec.btf!;
+    const argOf = (prog: string, k: number) => {
+      const func = btf.get(spec.programs.get(prog)!.funcInfo[k]!.typeId);
+      if (func.kind !== 'FUNC') throw new Error('not a FUNC');
+      const proto = btf.get(func.type);
+      if (proto.kind !== 'FUNC_PROTO') throw new Error('not a FUNC_PROTO');
+      const ptr = btf.get(proto.params[0]!.type);
+      if (ptr.kind !== 'PTR') throw new Error('not a PTR');
+      return ptr.type === 0 ? 'void' : btf.get(ptr.type);
+    };
+    expect(argOf('on_tc', 0)).toMatchObject({ kind: 'STRUCT', name: '__sk_buff', size: 192 });
+    expect(argOf('on_tc', 1)).toBe('void');
+    expect(argOf('on_connect', 0)).toMatchObject({ kind: 'STRUCT', name: 'bpf_sock_addr', size: 72 });
+    expect(argOf('on_kprobe', 0)).toBe('void');
   });
 });
