@@ -36,10 +36,9 @@
  * @module
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ConnectLb, HOOKS, type DatapathImpl } from '../bpf-progs/connect-lb/attach.js';
 import type { ServiceSpec } from '../bpf-progs/connect-lb/control-plane.js';
 import { dslDatapath, datapathPrograms as dslPrograms } from '../bpf-progs/connect-lb/datapath.js';
@@ -49,22 +48,15 @@ import { Cgroup } from '../lib/kernel/cgroup.js';
 import { NetNs } from '../lib/kernel/netns.js';
 import { createVethPair } from '../lib/kernel/netdev.js';
 import { TsbpfError } from '../lib/errors.js';
+import { twinSource } from './_twins.js';
 
 /** The benchmark cannot run (not root, no gcc, a setup step failed). */
 export class ConnectLbBenchError extends TsbpfError {}
 
-const here = dirname(fileURLToPath(import.meta.url));
 const LEVELS = [1, 1000, 10_000];
 const PORT = 8080;
 const CLIENT_CPU = 0;
 const SERVER_CPU = 1;
-
-function twinsDir(): string {
-  for (const d of [join(here, 'twins'), join(here, '..', '..', 'bench', 'twins')]) {
-    if (existsSync(join(d, 'connect_lat.c'))) return d;
-  }
-  throw new ConnectLbBenchError('bench/twins/connect_lat.c not found');
-}
 
 function which(bin: string): boolean {
   try {
@@ -177,7 +169,7 @@ export async function run(args: string[]): Promise<void> {
   const cleanup: Array<() => void | Promise<void>> = [() => rmSync(tmp, { recursive: true, force: true })];
   try {
     const bin = join(tmp, 'connect_lat');
-    execFileSync('gcc', ['-O2', '-o', bin, join(twinsDir(), 'connect_lat.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('gcc', ['-O2', '-o', bin, twinSource('connect_lat.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
 
     // Topology: backend namespace B; client namespaces E (tsbpf and floor), N (nft), L (legacy), one veth each.
     const mkNs = (tag: string) => {

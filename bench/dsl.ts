@@ -19,10 +19,9 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { slotCount } from '../lib/isa/insn.js';
 import { Collection } from '../lib/kernel/collection.js';
 import { loadDslProgram, type LoadedDslProgram } from '../lib/kernel/dsl-loader.js';
@@ -30,13 +29,8 @@ import type { BpfMap } from '../lib/kernel/map.js';
 import type { Program } from '../lib/kernel/program.js';
 import type { DslProgram } from '../lib/dsl/program.js';
 import * as P from './_dsl-programs.js';
+import { twinSource } from './_twins.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-function twinsDir(): string {
-  for (const d of [join(here, 'twins'), join(here, '..', '..', 'bench', 'twins')]) if (existsSync(join(d, 'count_udp.c'))) return d;
-  throw new Error('bench/twins not found');
-}
 
 function median(xs: readonly number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -127,7 +121,6 @@ export async function run(args: string[]): Promise<void> {
   const rounds = num('--rounds', quick ? 3 : 11);
   const repeat = num('--repeat', quick ? 200_000 : 1_000_000);
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-bench-dsl-'));
-  const twins = twinsDir();
   const loaded: Array<{ close(): void }> = [];
   type Row = { name: string; insDsl: number; insC: number; nsDsl?: number; nsC?: number; nsRatio?: number; buildMs: number };
   const rows: Row[] = [];
@@ -142,7 +135,7 @@ export async function run(args: string[]): Promise<void> {
       }
       const built = c.dsl.build();
       const obj = join(dir, `${c.twin}.o`);
-      execFileSync('clang-22', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(twins, `${c.twin}.c`), '-o', obj]);
+      execFileSync('clang-22', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', twinSource(`${c.twin}.c`), '-o', obj]);
       const coll = Collection.loadFile(obj);
       loaded.push(coll);
       const cSpec = coll.spec.programs.get(c.twin)!;

@@ -33,10 +33,9 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { maglevTable, tableChecksum, type MaglevBackend } from '../bpf-progs/maglev/table.js';
 import { MaglevControlPlane, type MaglevMaps } from '../bpf-progs/maglev/control-plane.js';
 import { packet } from '../bpf-progs/maglev/packet.js';
@@ -50,19 +49,11 @@ import { createVethPair, ifIndex } from '../lib/kernel/netdev.js';
 import { exit, mov64Imm } from '../lib/isa/index.js';
 import { ProgType, XdpAction } from '../lib/uapi/prog-types.js';
 import { TsbpfError } from '../lib/errors.js';
+import { twinSource } from './_twins.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 
 /** The benchmark cannot run or its two sides disagree. */
 export class BenchError extends TsbpfError {}
-
-/** bench/twins in a checkout (bench/ run from source) or next to dist/bench. */
-export function twinsDir(): string {
-  for (const d of [join(here, 'twins'), join(here, '..', '..', 'bench', 'twins')]) {
-    if (existsSync(join(d, 'maglev_table.c'))) return d;
-  }
-  throw new BenchError('bench/twins/maglev_table.c not found');
-}
 
 /** The median of `xs` (not empty). */
 export function median(xs: readonly number[]): number {
@@ -91,7 +82,7 @@ export function benchTable(rounds: number, log: (s: string) => void = console.lo
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-maglev-'));
   try {
     const exe = join(dir, 'maglev_table');
-    execFileSync('gcc', ['-O2', '-o', exe, join(twinsDir(), 'maglev_table.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('gcc', ['-O2', '-o', exe, twinSource('maglev_table.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
     const cases: Array<[number, number, number]> = [
       [16381, 100, 25],
       [131071, 1000, 6],
@@ -196,7 +187,7 @@ export function compileBpf(source: string, defines: string[] = []): Uint8Array {
 
 /** The C twin bench/twins/maglev_xdp.c (clang-22 -O2), loaded with lib/kernel's collection loader. */
 export function clangTwin(): DatapathImpl {
-  const source = join(twinsDir(), 'maglev_xdp.c');
+  const source = twinSource('maglev_xdp.c');
   return {
     name: 'c(clang-22 -O2)',
     load(restore) {
