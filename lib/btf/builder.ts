@@ -43,6 +43,11 @@ export interface BtfMapDefinition {
   mapExtra?: number;
   /** Inner map definition struct id for map-in-map (`__array(values, struct inner)`). */
   innerMap?: number;
+  /**
+   * A program array with initial slots: `__array(values, int (void *))`, as clang emits it
+   * (the value size is then implied, 4).
+   */
+  programValues?: boolean;
 }
 
 /** Builds a {@link Btf} incrementally; each method returns the new (or existing identical) type's id. */
@@ -204,19 +209,22 @@ export class BtfBuilder {
     field('type', this.uintField(def.type));
     if (def.key !== undefined) field('key', this.ptr(def.key));
     else if (def.keySize !== undefined) field('key_size', this.uintField(def.keySize));
-    if (def.innerMap === undefined && def.value !== undefined) field('value', this.ptr(def.value));
-    else if (def.valueSize !== undefined) field('value_size', this.uintField(def.valueSize));
+    const flexible = def.innerMap !== undefined || def.programValues === true;
+    if (!flexible && def.value !== undefined) field('value', this.ptr(def.value));
+    else if (!def.programValues && def.valueSize !== undefined) field('value_size', this.uintField(def.valueSize));
     if (def.maxEntries !== undefined) field('max_entries', this.uintField(def.maxEntries));
     if (def.flags) field('map_flags', this.uintField(def.flags));
     if (def.numaNode !== undefined) field('numa_node', this.uintField(def.numaNode));
     if (def.mapExtra !== undefined) field('map_extra', this.uintField(def.mapExtra));
     if (def.pinning) field('pinning', this.uintField(def.pinning));
-    // `__array(values, struct inner)`: a flexible array of pointers, last.
-    if (def.innerMap !== undefined) {
-      field('values', this.btf.add({ kind: 'ARRAY', name: '', type: this.ptr(def.innerMap), indexType: this.arrayIndex(), nelems: 0 }));
+    // `__array(values, struct inner)` or `__array(values, int (void *))`: a flexible array of pointers, last.
+    if (flexible) {
+      const target =
+        def.innerMap ?? this.funcProto(this.int('int', 4, { signed: true }), [{ name: '', type: this.ptr(0) }]);
+      field('values', this.btf.add({ kind: 'ARRAY', name: '', type: this.ptr(target), indexType: this.arrayIndex(), nelems: 0 }));
     }
     // values: ARRAY of pointers has size 0 (flexible); the struct is 8 bytes per member otherwise.
-    const size = m.length * 8 - (def.innerMap !== undefined ? 8 : 0);
+    const size = m.length * 8 - (flexible ? 8 : 0);
     return this.btf.add({
       kind: 'STRUCT',
       name: '',

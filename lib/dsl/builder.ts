@@ -7,6 +7,7 @@
  */
 import type { Layout, StructLayout, Fields } from '../layout/index.js';
 import { Helper, helperName } from '../uapi/helpers.js';
+import { MapType } from '../uapi/map-types.js';
 import { helperProto } from '../verifier/helper-protos.js';
 import { contextTable } from './context.js';
 import { Fn } from './fn.js';
@@ -710,7 +711,10 @@ export class Builder {
     const fn = this.fn;
     fn.at();
     const def = map instanceof InnerMap ? map.def : map;
-    if (def.valueKind === 'none') throw fn.error(`map '${def.name}' (a devmap) cannot be read by the program; use b.redirectMap()`);
+    if (def.valueKind === 'none') {
+      const use = def.type === MapType.BPF_MAP_TYPE_PROG_ARRAY ? 'a program array; use b.tailCall()' : 'a devmap; use b.redirectMap()';
+      throw fn.error(`map '${def.name}' cannot be read by the program (${use})`);
+    }
     const k = this.keyArg(def.key, key, `key of ${def.name}`);
     const r = this.callHelper(Helper.map_lookup_elem, [{ map }, k], 'u64');
     return new Nullable<RefOf<M>>(r.reg!, def, fn, fn.scope);
@@ -851,6 +855,18 @@ export class Builder {
   redirectMap(map: MapDef, key: ValArg<'u32'>, flags: number = 0): Val<'s64'> {
     this.fn.at();
     return this.callHelper(Helper.redirect_map, [{ map }, this.arg(key), flags], 's64') as unknown as Val<'s64'>;
+  }
+
+  /**
+   * `bpf_tail_call(ctx, map, index)` (kernel 4.2): continues in the program at `index` of a
+   * {@link progArray} and never comes back. When the slot is empty or out of range the
+   * call does nothing and the program goes on after it.
+   */
+  tailCall(map: MapDef, index: ValArg<'u32'>): void {
+    const fn = this.fn;
+    fn.at();
+    if (map.type !== MapType.BPF_MAP_TYPE_PROG_ARRAY) throw fn.error(`b.tailCall needs a progArray; map '${map.name}' is not one`);
+    this.callHelper(Helper.tail_call, [{ ctx: true }, { map }, this.arg(index)], 's64');
   }
 
   /** `bpf_redirect_peer(ifindex, flags)` (tc ingress, kernel 5.10). */
@@ -1061,12 +1077,12 @@ type Packet = 'header' | 'after' | 'at' | 'pktLen';
 /** The builder of a subprogram: no context, no packet. */
 export type SubBuilder = Pick<Builder, Common>;
 /** The builder of an XDP program. */
-export type XdpBuilder<C = import('./context.js').XdpCtx> = Pick<Builder, Common | Packet | 'redirect' | 'redirectMap' | 'fibLookup' | 'adjustHead' | 'csumDiff'> & { readonly ctx: C };
+export type XdpBuilder<C = import('./context.js').XdpCtx> = Pick<Builder, Common | Packet | 'redirect' | 'redirectMap' | 'fibLookup' | 'adjustHead' | 'csumDiff' | 'tailCall'> & { readonly ctx: C };
 /** The builder of a tc (sched_cls / tcx) program. */
 export type TcBuilder = Pick<
   Builder,
-  Common | Packet | 'redirect' | 'redirectPeer' | 'redirectNeigh' | 'fibLookup' | 'skbStoreBytes' | 'l3CsumReplace' | 'l4CsumReplace' | 'csumDiff' | 'socketCookie' | 'setTstamp'
+  Common | Packet | 'redirect' | 'redirectPeer' | 'redirectNeigh' | 'fibLookup' | 'skbStoreBytes' | 'l3CsumReplace' | 'l4CsumReplace' | 'csumDiff' | 'socketCookie' | 'setTstamp' | 'tailCall'
 > & { readonly ctx: import('./context.js').TcCtx };
 /** The builder of a cgroup sock_addr program; `setRetval` exists for connect, bind and sendmsg hooks (kernel 5.18). */
-export type SockAddrBuilder<C, H extends string = string> = Pick<Builder, Common | 'socketCookie'> & { readonly ctx: C } & (H extends `connect${string}` | `bind${string}` | `sendmsg${string}` ? Pick<Builder, 'setRetval'> : unknown);
+export type SockAddrBuilder<C, H extends string = string> = Pick<Builder, Common | 'socketCookie' | 'tailCall'> & { readonly ctx: C } & (H extends `connect${string}` | `bind${string}` | `sendmsg${string}` ? Pick<Builder, 'setRetval'> : unknown);
 

@@ -31,11 +31,11 @@
  *   `b.while(() => cond, (loop) => ..., { max })` (bounded: a loop without a bound is a `DslError`).
  * - Packet: `b.header(layout, offset | b.after(hdr, extra?) | b.at(hdr, offset), onFail)` returns a typed view (fields read on
  *   access, `.set()` writes); `b.pktLen()`; views die after packet-changing helpers.
- * - Maps: `hashMap`, `lruHashMap`, `arrayMap`, `percpu*`, `devMap`, `arrayOfMaps`, `hashOfMaps`, `mapDef(spec)`;
+ * - Maps: `hashMap`, `lruHashMap`, `arrayMap`, `percpu*`, `devMap`, `progArray`, `arrayOfMaps`, `hashOfMaps`, `mapDef(spec)`;
  *   `b.lookup(map, key)` gives a `Nullable` used through `b.ifNotNull(n, (ref) => ..., else?)` or
  *   `b.notNull(n, onNull)`; `b.update(map, key, value, flags?)`, `b.delete(map, key)`. Keys and values are
  *   values, literals, objects of fields (padding zeroed), views or `b.stack(layout, init?)` structs.
- * - Helpers: `ktimeGetNs`, `prandomU32`, `socketCookie`, `redirect`, `redirectMap`, `redirectPeer`,
+ * - Helpers: `ktimeGetNs`, `prandomU32`, `socketCookie`, `redirect`, `redirectMap`, `tailCall`, `redirectPeer`,
  *   `redirectNeigh`, `fibLookup`, `adjustHead`, `skbStoreBytes`, `l3CsumReplace`, `l4CsumReplace`,
  *   `csumDiff`, `setRetval`, `setTstamp`, and `helper(id, args, ret)` for any other.
  * - In-program checksums: `csumReplace(check, from, to)`, `csumDelta(from, to)` + `csumApply(check, delta)`,
@@ -62,6 +62,8 @@ export {
   percpuArrayMap,
   devMap,
   devMapHash,
+  progArray,
+  type ProgArrayOptions,
   arrayOfMaps,
   hashOfMaps,
   mapDef,

@@ -20,6 +20,8 @@ export interface MapOptions {
   flags?: number;
   /** Pin by name when a collection is loaded. */
   pinning?: 'none' | 'byName';
+  /** Program arrays only: programs placed in slots at load (see {@link progArray}). */
+  programs?: Readonly<Record<number, string>>;
 }
 
 /** A map declaration: name, type, key and value layouts. */
@@ -99,6 +101,29 @@ export function devMap(name: string, o: { maxEntries: number } & MapOptions) {
 /** `BPF_MAP_TYPE_DEVMAP_HASH`. */
 export function devMapHash(name: string, o: { maxEntries: number } & MapOptions) {
   return new MapDef(name, MapType.BPF_MAP_TYPE_DEVMAP_HASH, u32, u32, o.maxEntries, 'none', undefined, o);
+}
+
+/** Options of {@link progArray}. */
+export interface ProgArrayOptions extends MapOptions {
+  maxEntries: number;
+  /**
+   * Programs to put into slots when the collection loads, by program name (`{ 1: 'parse_v6' }`),
+   * as clang's `__array(values, ...)` initialisers do. Slots can also be set at run time.
+   */
+  programs?: Readonly<Record<number, string>>;
+}
+
+/**
+ * `BPF_MAP_TYPE_PROG_ARRAY` (key and value `u32`, the value a program fd): the jump table of
+ * `b.tailCall` (kernel 4.2). Programs cannot read it.
+ */
+export function progArray(name: string, o: ProgArrayOptions): MapDef<typeof u32, typeof u32, 'none', undefined> {
+  for (const [k, prog] of Object.entries(o.programs ?? {})) {
+    const slot = Number(k);
+    if (!Number.isInteger(slot) || slot < 0 || slot >= o.maxEntries) throw new DslError(`progArray '${name}': slot ${k} is outside 0..${o.maxEntries - 1}`);
+    if (typeof prog !== 'string' || prog === '') throw new DslError(`progArray '${name}': slot ${k} must name a program`);
+  }
+  return new MapDef(name, MapType.BPF_MAP_TYPE_PROG_ARRAY, u32, u32, o.maxEntries, 'none', undefined, o);
 }
 
 /** `BPF_MAP_TYPE_ARRAY_OF_MAPS` (key `u32`): a lookup yields an inner map of type `inner`. */

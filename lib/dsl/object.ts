@@ -77,6 +77,7 @@ function sameMap(a: MapDef, b: MapDef): boolean {
     a.maxEntries === b.maxEntries &&
     (a.options.flags ?? 0) === (b.options.flags ?? 0) &&
     (a.options.pinning ?? 'none') === (b.options.pinning ?? 'none') &&
+    JSON.stringify(a.options.programs ?? {}) === JSON.stringify(b.options.programs ?? {}) &&
     (inner(a) === undefined) === (inner(b) === undefined) &&
     (inner(a) === undefined || sameMap(inner(a)!, inner(b)!))
   );
@@ -113,6 +114,10 @@ function mapInput(def: MapDef, types: LayoutBtf, noPins: boolean): MapInput {
     ...(typed && def.value.size > 0 ? { valueType: types.typeOf(def.value) } : {}),
     // Map-in-map values are inner map descriptors (`__array(values, ...)`).
     ...(inner ? { innerMap: mapInput(inner, types, noPins) } : {}),
+    // Program arrays: slots filled with programs of the collection when it loads.
+    ...(def.options.programs
+      ? { slots: Object.entries(def.options.programs).map(([k, name]) => ({ key: Number(k), value: name, kind: 'program' as const })) }
+      : {}),
   };
 }
 

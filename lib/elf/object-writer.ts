@@ -23,6 +23,7 @@ import { R_BPF, SHF, SHT, STB, STT } from './constants.js';
 import { ElfError } from './error.js';
 import { isDataSection } from './object-reader.js';
 import { type ElfRelocationSpec, type ElfSectionSpec, type ElfSymbolSpec, writeElf } from './writer.js';
+import { MapType } from '../uapi/map-types.js';
 
 /** Options of {@link writeCollectionSpec}. */
 export interface WriteCollectionOptions {
@@ -158,6 +159,7 @@ export function writeCollectionSpec(spec: CollectionSpec, options: WriteCollecti
               ? { value: m.btfValueTypeId }
               : { valueSize: m.valueSize }),
           ...(m.pinning ? { pinning: m.pinning } : {}),
+          ...(m.type === MapType.BPF_MAP_TYPE_PROG_ARRAY && m.slots?.length ? { programValues: true } : {}),
           ...(m.numaNode !== undefined ? { numaNode: m.numaNode } : {}),
           ...(m.mapExtra !== undefined ? { mapExtra: Number(m.mapExtra) } : {}),
         });
