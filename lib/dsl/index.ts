@@ -88,5 +88,5 @@ export type { StructView, LayoutView, FieldOf, ArrayOf, ViewMode } from './refs.
 export * from './headers.js';
 export { xdp, tc, sockAddr, DslProgram, setDslVerifier, type BuiltProgram, type BuildOptions, type ProgOptions, type TcAttach, type DslVerifier } from './program.js';
 export { packed, struct, array, bytes, mac, ipv4, ipv6, pad } from '../layout/index.js';
-export { dslCollectionSpec, writeDslObject, dslSectionName, dslMaps, builtProgram, type DslProgramLike, type DslSpecOptions, type DslObjectOptions } from './object.js';
+export { dslCollectionSpec, writeDslObject, checkProgramSlots, dslSectionName, dslMaps, builtProgram, type DslProgramLike, type DslSpecOptions, type DslObjectOptions } from './object.js';
 export { LayoutBtf, btfIdentifier } from './btf-types.js';

@@ -166,6 +166,20 @@ export function dslCollectionSpec(programs: readonly DslProgramLike[], options: 
 }
 
 /**
+ * Throws a `DslError` when a program array's initial slot names a program the collection
+ * does not have (a typo would otherwise leave the slot silently empty).
+ */
+export function checkProgramSlots(spec: CollectionSpec): void {
+  for (const m of spec.maps.values()) {
+    for (const s of m.slots ?? []) {
+      if (s.kind === 'program' && !spec.programs.has(s.value)) {
+        throw new DslError(`progArray '${m.name}': slot ${s.key} names program '${s.value}', which is not in this collection (${[...spec.programs.keys()].join(', ')})`);
+      }
+    }
+  }
+}
+
+/**
  * Writes DSL programs as a BPF ELF object (clang's layout: a section per
  * program type, subprograms in `.text`, BTF-defined maps in `.maps` with
  * typed keys and values, `.BTF` and `.BTF.ext` with TypeScript line info).
@@ -175,6 +189,7 @@ export function dslCollectionSpec(programs: readonly DslProgramLike[], options: 
 export function writeDslObject(programs: readonly DslProgramLike[], target: string | DslObjectOptions = {}): Uint8Array {
   const options: DslObjectOptions = typeof target === 'string' ? { path: target } : target;
   const spec = dslCollectionSpec(programs, options);
+  checkProgramSlots(spec);
   const bytes = writeCollectionSpec(spec, {
     ...(options.noBtf !== undefined ? { noBtf: options.noBtf } : {}),
     ...(options.externMaps !== undefined ? { externMaps: options.externMaps } : {}),

@@ -11,7 +11,7 @@
 import { BtfStringTable, funcInfoRecords, lineInfoRecords } from '../btf/index.js';
 import type { BuiltProgram, DslProgram } from '../dsl/program.js';
 import type { MapDef } from '../dsl/maps.js';
-import { builtProgram, dslCollectionSpec, type DslProgramLike, type DslSpecOptions } from '../dsl/object.js';
+import { builtProgram, checkProgramSlots, dslCollectionSpec, type DslProgramLike, type DslSpecOptions } from '../dsl/object.js';
 import type { CollectionMapSpec, CollectionSpec } from '../elf/index.js';
 import type { Infer, Layout } from '../layout/index.js';
 import { KernelBtf } from './btf.js';
@@ -228,5 +228,6 @@ export function loadDslCollection(programs: readonly DslProgramLike[], options: 
     ...(sourceLine ? { sourceLine } : {}),
     ...(noPins !== undefined ? { noPins } : {}),
   });
+  checkProgramSlots(spec);
   return new LoadedDslCollection(Collection.load(spec, load), built);
 }

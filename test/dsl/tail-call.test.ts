@@ -58,6 +58,8 @@ describe('DSL tail calls', () => {
   it('checks the initial slots of a program array', () => {
     expect(() => progArray('tcall_bad', { maxEntries: 2, programs: { 2: 'x' } })).toThrow(/slot 2 is outside 0\.\.1/);
     expect(() => progArray('tcall_bad', { maxEntries: 2, programs: { 0: '' } })).toThrow(/must name a program/);
+    // a slot naming a program the collection lacks is an error, not a silently empty slot
+    expect(() => writeDslObject([entry])).toThrow(/slot 1 names program 'tcall_target', which is not in this collection \(tcall_entry\)/);
   });
 });
 
