@@ -40,6 +40,8 @@
  *   `csumDiff`, `setRetval`, `setTstamp`, and `helper(id, args, ret)` for any other.
  * - In-program checksums: `csumReplace(check, from, to)`, `csumDelta(from, to)` + `csumApply(check, delta)`,
  *   `csumFold(sum)`. `b.copy(dst, src)` copies struct views and array fields.
+ * - Array fields: `arr.get(k)` for a constant index; `arr.at(i, onOutOfRange)` for a run-time index in map
+ *   values and stack structs (bounds-checked, the out-of-range branch must return).
  * - Headers: `ethhdr`, `iphdr`, `ipv6hdr`, `tcphdr`, `udphdr`, `bpfFibLookup` and constants.
  * - Errors: `DslError` with the TypeScript source position.
  * - Objects: `dslCollectionSpec(programs)` (a lib/elf `CollectionSpec` with typed map BTF and TypeScript

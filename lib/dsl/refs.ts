@@ -144,7 +144,7 @@ export class FieldV extends V {
   }
 }
 
-/** An array field (`u8[6]`, `be32[4]`): elements by constant index. */
+/** An array field (`u8[6]`, `be32[4]`): elements by constant index, or by a run-time index with {@link ArrayView.at}. */
 export class ArrayView {
   constructor(
     readonly loc: Loc,
@@ -173,6 +173,46 @@ export class ArrayView {
   /** Stores element `i`. */
   set(i: number, x: unknown): void {
     this.get(i).set(x);
+  }
+
+  /**
+   * Element `i` for an index known only at run time, in map values and stack structs:
+   * checks `i < length` (unsigned, so a negative signed index is out of range too) and
+   * otherwise runs `onOutOfRange`, which must end the program or loop iteration
+   * (`() => b.return(XDP_PASS)`), as the verifier needs a bounded index. A constant
+   * index takes the plain `get` path.
+   */
+  at(i: number | Val<ScalarName>, onOutOfRange: () => void): FieldV {
+    const fn = this.loc.fn;
+    fn.at();
+    checkLoc(this.loc, this.name);
+    if (typeof i === 'number') return this.get(i);
+    if (!(i instanceof V)) throw fn.error(`${this.loc.what}.${this.name}.at(): the index must be a number or a DSL value`);
+    const info = scalarInfo(i.type);
+    if (!info || info.net) throw fn.error(`${this.loc.what}.${this.name}.at(): the index must be a host-order integer, not ${i.type}`);
+    if (this.loc.kind !== 'map' && this.loc.kind !== 'stack') {
+      throw fn.error(`${this.loc.what}.${this.name}.at(): a run-time index works in map values and stack structs; read packet bytes with b.header() at the offset`);
+    }
+    if (i.k !== undefined) return this.get(Number(i.k));
+    const idx = i.as(info.signed ? 's64' : 'u64').as('u64');
+    const inRange = fn.label('inrange');
+    idx.lt(this.length).branch(fn, true, inRange);
+    if (!fn.inScope('out-of-range branch', onOutOfRange)) {
+      throw fn.error(`${this.loc.what}.${this.name}.at(): onOutOfRange must end the program (b.return) or leave the loop`);
+    }
+    fn.place(inRange);
+    // element address: base + index * element size (pointer first, as clang emits it); the
+    // fixed offsets stay in the access
+    const size = scalarInfo(this.element).size;
+    const scaled = fn.reg();
+    fn.emit({ op: 'mov', w: 64, dst: scaled, src: idx.toReg(fn) });
+    if (size > 1) fn.emit({ op: 'alu', w: 64, aop: 'lsh', dst: scaled, a: scaled, b: { imm: Math.log2(size) } });
+    const addr = fn.reg();
+    fn.emit({ op: 'mov', w: 64, dst: addr, src: this.loc.base });
+    fn.emit({ op: 'alu', w: 64, aop: 'add', dst: addr, a: addr, b: scaled });
+    const loc: Loc = { ...this.loc, base: addr };
+    const v = loadScalar(loc, this.off, this.element);
+    return new FieldV(v, loc, this.off, `${this.name}[i]`, size, this.writable);
   }
 
   /** Copies every element from another array view of the same shape (all loads first, so overlap is safe). */
