@@ -30,13 +30,55 @@ export interface LineInfo {
   column: number;
 }
 
-/** A CO-RE relocation (kept as read; tsbpf does not apply them). */
+/**
+ * A CO-RE relocation record (`struct bpf_core_relo`), as read from `.BTF.ext`.
+ * `applyCoreRelocations` (lib/btf/core.ts) resolves it against a target
+ * BTF and patches the instruction; `Collection.load` does so against the
+ * running kernel's BTF before programs load.
+ */
 export interface CoreRelo {
+  /** The instruction: byte offset in the section (in `.BTF.ext`); slot index once linked into a program. */
   insnOff: number;
+  /** The local root type (an id in the object's `.BTF`). */
   typeId: number;
+  /** The access string, `0:1:2...` (see {@link CoreReloKind}). */
   accessStr: string;
+  /** A {@link CoreReloKind}. */
   kind: number;
 }
+
+/** `enum bpf_core_relo_kind` (include/uapi/linux/bpf.h): what a CO-RE relocation asks for. */
+export const CoreReloKind = {
+  /** Byte offset of a field. */
+  FIELD_BYTE_OFFSET: 0,
+  /** Byte size of a field. */
+  FIELD_BYTE_SIZE: 1,
+  /** 1 if the field exists in the target, else 0. */
+  FIELD_EXISTS: 2,
+  /** 1 if the field is signed (int or signed enum). */
+  FIELD_SIGNED: 3,
+  /** Left shift that brings a bitfield to the top of a u64. */
+  FIELD_LSHIFT_U64: 4,
+  /** Right shift that then brings it down (logical or arithmetic). */
+  FIELD_RSHIFT_U64: 5,
+  /** The type's id in the program's own BTF. */
+  TYPE_ID_LOCAL: 6,
+  /** The matching type's id in the target BTF. */
+  TYPE_ID_TARGET: 7,
+  /** 1 if a compatible type exists in the target, else 0. */
+  TYPE_EXISTS: 8,
+  /** The matching type's size in the target. */
+  TYPE_SIZE: 9,
+  /** 1 if the enumerator exists in the target, else 0. */
+  ENUMVAL_EXISTS: 10,
+  /** The enumerator's value in the target. */
+  ENUMVAL_VALUE: 11,
+  /** 1 if a type of the same shape (stricter than TYPE_EXISTS) exists, else 0. */
+  TYPE_MATCHES: 12,
+} as const;
+
+/** The name of a CO-RE relocation kind (`'FIELD_BYTE_OFFSET'`, ...). */
+export type CoreReloKindName = keyof typeof CoreReloKind;
 
 /** The contents of a `.BTF.ext` section, keyed by ELF section name. */
 export interface BtfExt {

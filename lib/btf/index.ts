@@ -5,9 +5,11 @@
  *   (all kinds through ENUM64), validated: references in range, no loops, every
  *   offset checked (`BtfError` names the offset and type id).
  * - {@link decodeBtfExt} / {@link encodeBtfExt}: `.BTF.ext` func_info, line_info and
- *   CO-RE relocations (kept, not applied); {@link funcInfoRecords} and
+ *   CO-RE relocation records; {@link funcInfoRecords} and
  *   {@link lineInfoRecords} build the arrays `BPF_PROG_LOAD` takes so the
  *   verifier log shows source lines.
+ * - {@link applyCoreRelocations}: resolve CO-RE relocations against a target BTF
+ *   (the kernel's) and patch the instructions ({@link CoreRelocationError} if not possible).
  * - {@link BtfBuilder}: generate BTF for tsbpf programs and maps (including the
  *   `__uint`/`__type`/`__array` struct of BTF-defined maps).
  * - {@link formatBtf}: a dump in `bpftool btf dump format raw` layout.
@@ -48,3 +50,15 @@ export {
   type BtfParam,
   type BtfVarSecinfo,
 } from './types.js';
+export { CoreReloKind, type CoreReloKindName } from './ext.js';
+export {
+  applyCoreRelocations,
+  resolveCoreRelocation,
+  coreEssentialName,
+  coreReloKindName,
+  CoreRelocationError,
+  CORE_POISON_HELPER,
+  type CoreRelocationOptions,
+  type CoreRelocationSite,
+  type CoreResolution,
+} from './core.js';

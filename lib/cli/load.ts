@@ -4,7 +4,7 @@
  * outlives the command) and reports the kernel's verdict per program.
  */
 import { ElfError, type CollectionSpec } from '../elf/index.js';
-import { BtfError } from '../btf/index.js';
+import { BtfError, CoreRelocationError } from '../btf/index.js';
 import { Collection } from '../kernel/collection.js';
 import { BpfError } from '../kernel/errors.js';
 import { VerifierError } from '../kernel/verifier-log.js';
@@ -80,7 +80,9 @@ export function loadFile(file: string): LoadVerdict[] {
         const us = /verification time (\d+) usec/.exec(e.log);
         return { ...base, verdict: 'error', errno: e.code, message: e.reason || e.message, insn: e.insn ?? null, verificationUs: us ? Number(us[1]) : null };
       }
-      return { ...base, verdict: 'error', errno: e instanceof BpfError ? e.code : null, message: e.message, insn: null, verificationUs: null };
+      // a CO-RE relocation that cannot be applied names its instruction (a slot, as the kernel counts)
+      const insn = e instanceof CoreRelocationError ? e.slot : null;
+      return { ...base, verdict: 'error', errno: e instanceof BpfError ? e.code : null, message: e.message, insn, verificationUs: null };
     });
   } finally {
     col.close();

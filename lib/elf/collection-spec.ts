@@ -87,7 +87,7 @@ export interface CollectionProgramSpec {
   funcInfo: FuncInfo[];
   /** line_info, `insnOff` in slots of `insns`, sorted. */
   lineInfo: LineInfo[];
-  /** CO-RE relocations (kept; not applied by tsbpf), `insnOff` in slots. */
+  /** CO-RE relocations, `insnOff` in slots (`Collection.load` applies them against the kernel BTF). */
   coreRelos: CoreRelo[];
 }
 

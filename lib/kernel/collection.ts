@@ -6,11 +6,12 @@
  * map references in the programs are patched with the descriptors
  * (`BPF_PSEUDO_MAP_FD`, `BPF_PSEUDO_MAP_VALUE`); programs are loaded with
  * their BTF, func_info and line_info, so verifier logs show source lines.
+ * CO-RE relocations are applied first, against the running kernel's BTF.
  * Handles by name; `close()` closes everything.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BtfStringTable, funcInfoRecords, lineInfoRecords } from '../btf/index.js';
+import { applyCoreRelocations, type Btf, BtfStringTable, funcInfoRecords, lineInfoRecords } from '../btf/index.js';
 import { readCollectionSpec, type CollectionMapSpec, type CollectionProgramSpec, type CollectionSpec, PinType } from '../elf/index.js';
 import type { MapSpec as KernelMapSpec } from '../layout/map-spec.js';
 import { TsbpfError } from '../errors.js';
@@ -21,6 +22,7 @@ import { BpfError } from './errors.js';
 import { BpfMap, type MapBtf } from './map.js';
 import { isPinned } from './pin.js';
 import { objectName, Program, type LoadOptions } from './program.js';
+import { vmlinuxBtf } from './vmlinux.js';
 
 /** A collection cannot be loaded as asked (a pinned map of another shape, an unknown name). */
 export class CollectionError extends TsbpfError {}
@@ -43,6 +45,8 @@ export interface CollectionOptions {
   keepGoing?: boolean;
   /** Fail when the kernel rejects the BTF (default false: load without BTF, as libbpf does; see `btfError`). */
   requireBtf?: boolean;
+  /** Target BTF for CO-RE relocations; the running kernel's by default. */
+  targetBtf?: Btf;
 }
 
 function le(n: number, size: number): Uint8Array {
@@ -112,7 +116,7 @@ export class Collection {
    * Loads a collection: BTF, then maps (created, replaced, or opened from their
    * pins and checked), initial map-in-map slots, programs, then program-array
    * slots. On failure everything loaded so far is closed and the error thrown
-   * (`VerifierError` for a rejected program, `BpfError`, `CollectionError`).
+   * (`VerifierError` for a rejected program, `CoreRelocationError`, `BpfError`, `CollectionError`).
    */
   static load(spec: CollectionSpec, options: CollectionOptions = {}): Collection {
     const maps = new Map<string, BpfMap>();
@@ -180,7 +184,7 @@ export class Collection {
       for (const p of spec.programs.values()) {
         if (wanted && !wanted.has(p.name)) continue;
         try {
-          const prog = loadProgram(p, fds, btf, strings, options.load);
+          const prog = loadProgram(withCoreRelocations(p, spec, options), fds, btf, strings, options.load);
           owned.push(prog);
           programs.set(p.name, prog);
         } catch (e) {
@@ -264,6 +268,13 @@ function createMap(m: CollectionMapSpec, btf: KernelBtf | undefined): BpfMap {
     }
   }
   return BpfMap.create(spec);
+}
+
+/** The program with its CO-RE relocations applied (`CoreRelocationError` if one cannot be). */
+function withCoreRelocations(p: CollectionProgramSpec, spec: CollectionSpec, options: CollectionOptions): CollectionProgramSpec {
+  if (p.coreRelos.length === 0 || !spec.btf) return p;
+  const insns = applyCoreRelocations(p.insns, p.coreRelos, spec.btf, options.targetBtf ?? vmlinuxBtf(), { program: p.name });
+  return { ...p, insns };
 }
 
 function loadProgram(

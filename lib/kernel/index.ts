@@ -23,6 +23,7 @@ export * from './map.js';
 export { FastAttr } from './syscall.js';
 export { type MapSpec, type MapTypeLike, type MapTypeName, type MapEntrySpec, checkMapSpec, resolveMapType } from '../layout/map-spec.js';
 export * from './btf.js';
+export * from './vmlinux.js';
 export * from './collection.js';
 export * from './ringbuf.js';
 export * from './dsl-loader.js';

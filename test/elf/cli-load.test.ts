@@ -62,6 +62,26 @@ char LICENSE[] SEC("license") = "GPL";`,
     expect(plain.out).toMatch(/reads_packet \(xdp, xdp\): error EACCES at insn \d+/);
   });
 
+  it.skipIf(llvmUnavailable)('applies CO-RE relocations and reports one that cannot be applied, with its instruction', async () => {
+    const obj = compileC(
+      'cli-core',
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct __sk_buff___signed { __s64 mark; } __attribute__((preserve_access_index));
+struct __sk_buff___plain { __u32 mark; } __attribute__((preserve_access_index));
+SEC("tc") int signed_mark(struct __sk_buff *ctx) { return ((struct __sk_buff___signed *)ctx)->mark; }
+SEC("tc") int plain_mark(struct __sk_buff *ctx) { return ((struct __sk_buff___plain *)ctx)->mark; }
+char LICENSE[] SEC("license") = "GPL";`,
+    ).path;
+    const r = await run(['load', '--json', obj]);
+    expect(r.code).toBe(1);
+    const v = JSON.parse(r.out) as LoadVerdict[];
+    // the kernel's mark is a u32: an 8-byte signed load cannot be narrowed safely
+    expect(v.find((x) => x.program === 'signed_mark')).toMatchObject({ verdict: 'error', errno: null, insn: 0 });
+    expect(v.find((x) => x.program === 'signed_mark')!.message).toMatch(/CO-RE FIELD_BYTE_OFFSET relocation of __sk_buff___signed\.mark .*not safe/);
+    expect(v.find((x) => x.program === 'plain_mark')!.verdict).toBe('ok');
+  });
+
   it('reports unreadable files and usage errors', async () => {
     const junk = tempPath('junk.o');
     writeFileSync(junk, 'this is not an ELF object at all');
