@@ -3,10 +3,14 @@
  * each object (program type and attach type from the section name, maps from
  * the object) and reports its verdict per program, without root and without
  * loading anything. Same program order as `tsbpf load`, so the two verdicts
- * can be compared program by program.
+ * can be compared program by program. CO-RE relocations are applied against
+ * /sys/kernel/btf/vmlinux when it is readable (a file, no root needed), as `load` does.
  */
 import { readFileSync } from 'node:fs';
-import type { CollectionSpec } from '../elf/index.js';
+import { CoreRelocationError, type Btf } from '../btf/index.js';
+import type { CollectionProgramSpec, CollectionSpec } from '../elf/index.js';
+import { withCoreRelocations } from '../kernel/collection.js';
+import { vmlinuxBtf } from '../kernel/vmlinux.js';
 import { parseCpuList } from '../kernel/cpus.js';
 import { verifyCollection } from '../verifier/sources.js';
 import type { Verdict } from '../verifier/types.js';
@@ -38,27 +42,58 @@ function nrCpuIds(): number | undefined {
   }
 }
 
+/**
+ * The spec with CO-RE relocations applied against this machine's kernel BTF, as `tsbpf load`
+ * applies them, so both commands judge the same instructions; programs whose relocations
+ * fail keep their instructions and get the error. Without a readable kernel BTF the spec
+ * stays as compiled.
+ */
+function relocated(spec: CollectionSpec): { spec: CollectionSpec; errors: Map<string, CoreRelocationError> } {
+  const errors = new Map<string, CoreRelocationError>();
+  if (![...spec.programs.values()].some((p) => p.coreRelos.length > 0)) return { spec, errors };
+  let target: Btf;
+  try {
+    target = vmlinuxBtf();
+  } catch {
+    return { spec, errors };
+  }
+  const programs = new Map<string, CollectionProgramSpec>();
+  for (const [name, p] of spec.programs) {
+    try {
+      programs.set(name, withCoreRelocations(p, spec, target));
+    } catch (e) {
+      if (!(e instanceof CoreRelocationError)) throw e;
+      errors.set(name, e);
+      programs.set(name, p);
+    }
+  }
+  return { spec: { ...spec, programs }, errors };
+}
+
 /** Verifies every program of one object; never throws for file errors (they become verdicts). */
 export function verifyFile(file: string): VerifyVerdict[] {
   const nrCpus = nrCpuIds();
   let spec: CollectionSpec;
+  let coreErrors: Map<string, CoreRelocationError>;
   try {
-    spec = readObjectSpec(file);
+    ({ spec, errors: coreErrors } = relocated(readObjectSpec(file)));
   } catch (e) {
     return [{
       file, program: null, section: null, type: null, verdict: 'error',
       errors: [{ insn: null, message: e instanceof Error ? e.message : String(e), source: null }], durationUs: 0,
     }];
   }
-  return verifyCollection(spec, { nrCpus }).map((p): VerifyVerdict => ({
-    file,
-    program: p.program,
-    section: p.section,
-    type: p.progType ? shortProgType(p.progType) : null,
-    verdict: p.result.verdict,
-    errors: p.result.diagnostics.filter((d) => d.severity === 'error').map((d) => ({ insn: d.insn, message: d.message, source: d.source ?? null })),
-    durationUs: Math.round(p.result.durationUs),
-  }));
+  return verifyCollection(spec, { nrCpus }).map((p): VerifyVerdict => {
+    const base = { file, program: p.program, section: p.section, type: p.progType ? shortProgType(p.progType) : null };
+    const core = p.program !== null ? coreErrors.get(p.program) : undefined;
+    if (core) return { ...base, verdict: 'error', errors: [{ insn: core.slot, message: core.message, source: core.source ?? null }], durationUs: 0 };
+    return {
+      ...base,
+      verdict: p.result.verdict,
+      errors: p.result.diagnostics.filter((d) => d.severity === 'error').map((d) => ({ insn: d.insn, message: d.message, source: d.source ?? null })),
+      durationUs: Math.round(p.result.durationUs),
+    };
+  });
 }
 
 /** The `verify` subcommand. */

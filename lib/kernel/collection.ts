@@ -184,7 +184,7 @@ export class Collection {
       for (const p of spec.programs.values()) {
         if (wanted && !wanted.has(p.name)) continue;
         try {
-          const prog = loadProgram(withCoreRelocations(p, spec, options), fds, btf, strings, options.load);
+          const prog = loadProgram(withCoreRelocations(p, spec, options.targetBtf), fds, btf, strings, options.load);
           owned.push(prog);
           programs.set(p.name, prog);
         } catch (e) {
@@ -270,10 +270,14 @@ function createMap(m: CollectionMapSpec, btf: KernelBtf | undefined): BpfMap {
   return BpfMap.create(spec);
 }
 
-/** The program with its CO-RE relocations applied (`CoreRelocationError` if one cannot be). */
-function withCoreRelocations(p: CollectionProgramSpec, spec: CollectionSpec, options: CollectionOptions): CollectionProgramSpec {
+/**
+ * Program `p` of `spec` with its CO-RE relocations applied against `targetBtf` (the running
+ * kernel's by default); `p` itself when it has none. Throws `CoreRelocationError` when one
+ * cannot be applied. `Collection.load` does this for every program; `tsbpf verify` too.
+ */
+export function withCoreRelocations(p: CollectionProgramSpec, spec: CollectionSpec, targetBtf?: Btf): CollectionProgramSpec {
   if (p.coreRelos.length === 0 || !spec.btf) return p;
-  const insns = applyCoreRelocations(p.insns, p.coreRelos, spec.btf, options.targetBtf ?? vmlinuxBtf(), { program: p.name });
+  const insns = applyCoreRelocations(p.insns, p.coreRelos, spec.btf, targetBtf ?? vmlinuxBtf(), { program: p.name });
   return { ...p, insns };
 }
 

@@ -143,4 +143,29 @@ describeKernel('tsbpf verify agrees with tsbpf load', () => {
       if (k.verdict === 'error' && k.insn !== null) expect([l.program, l.errors[0]!.insn]).toEqual([k.program, k.insn]);
     }
   });
+
+  it('applies CO-RE relocations as load does, so both judge the same instructions', async () => {
+    // Locally tstamp sits at offset 0 (len, 4 bytes: an 8-byte load there is invalid);
+    // in the kernel's __sk_buff it is the u64 at 152. Only the relocated program is valid.
+    const src = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct __sk_buff___ts { __u64 tstamp; } __attribute__((preserve_access_index));
+SEC("tc") int read_tstamp(struct __sk_buff *ctx) { return ((struct __sk_buff___ts *)ctx)->tstamp != 0; }
+struct __sk_buff___sm { __s64 mark; } __attribute__((preserve_access_index));
+SEC("tc") int signed_mark(struct __sk_buff *ctx) { return ((struct __sk_buff___sm *)ctx)->mark; }
+char LICENSE[] SEC("license") = "GPL";`;
+    const { path } = compileC('verify_cli_core', src);
+    const { loadFile } = await import('../../lib/cli/load.js');
+    const lite = verifyFile(path);
+    const kernel = loadFile(path);
+    expect(lite.map((v) => [v.program, v.verdict])).toEqual([
+      ['read_tstamp', 'ok'],
+      ['signed_mark', 'error'],
+    ]);
+    expect(kernel.map((v) => [v.program, v.verdict])).toEqual([
+      ['read_tstamp', 'ok'],
+      ['signed_mark', 'error'],
+    ]);
+    expect(lite[1]!.errors[0]).toMatchObject({ insn: kernel[1]!.insn, message: kernel[1]!.message });
+  });
 });
