@@ -18,7 +18,6 @@ import {
   htons,
   iphdr,
   mac,
-  sockAddr,
   struct,
   tc,
   u16,
@@ -28,6 +27,7 @@ import {
   udphdr,
   xdp,
 } from '../lib/dsl/index.js';
+import { datapathPrograms } from '../bpf-progs/connect-lb/datapath.js';
 
 export { countUdp, counts } from '../examples/count-udp-ports.js';
 
@@ -123,24 +123,12 @@ export const edtLimiter = tc('edt_limiter', (b) => {
   return b.return(TC_ACT_OK);
 });
 
-// ---- connect-time load balancer (cgroup/connect4) -------------------------------------
+// ---- connect-time load balancer -------------------------------------------------------
 
-export const sockServices = hashMap('sock_svc', {
-  key: struct({ ip: be32, port: be16, pad: u16 }),
-  value: struct({ count: u32, first: u32 }),
-  maxEntries: 64,
-});
-export const sockBackends = arrayMap('sock_be', { value: struct({ ip: be32, port: be16, pad: u16 }), maxEntries: 256 });
+/**
+ * The reference datapath's forward and reverse hooks (bpf-progs/connect-lb), against
+ * their C twin bench/twins/sock_lb.c.
+ */
+export const connectLb4 = datapathPrograms.connect4;
+export const recvmsgLb4 = datapathPrograms.recvmsg4;
 
-export const connectLb = sockAddr('connect4', 'connect_lb', (b) => {
-  const ok = () => b.return(1);
-  const svc = b.notNull(b.lookup(sockServices, { ip: b.ctx.user_ip4, port: b.ctx.user_port }), ok);
-  b.if(svc.count.eq(0), ok);
-  const idx = b.prandomU32().mod(svc.count).add(svc.first);
-  const be = b.notNull(b.lookup(sockBackends, idx), ok);
-  b.ctx.user_ip4.set(be.ip);
-  b.ctx.user_port.set(be.port);
-  return b.return(1);
-});
-
-void u16;

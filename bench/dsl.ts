@@ -62,7 +62,10 @@ function udpPacket(): Uint8Array {
 interface Case {
   name: string;
   dsl: DslProgram<never>;
+  /** The C twin: bench/twins/<twin>.c. */
   twin: string;
+  /** The program in the twin (default: `twin`). */
+  twinProgram?: string;
   /** Fills the maps (by name) before a timed run. */
   setup?: (maps: (name: string) => BpfMap) => void;
   /** Expected return value of the final iteration; undefined: not timed. */
@@ -108,7 +111,8 @@ const cases: Case[] = [
       m('edt_flows').delete(P.edtFlows.key.encode(0x0200000a));
     },
   },
-  { name: 'connect_lb', dsl: P.connectLb as DslProgram<never>, twin: 'connect_lb' },
+  { name: 'lb_connect4', dsl: P.connectLb4, twin: 'sock_lb', twinProgram: 'lb_connect4' },
+  { name: 'lb_recvmsg4', dsl: P.recvmsgLb4, twin: 'sock_lb', twinProgram: 'lb_recvmsg4' },
 ];
 
 /** Runs the benchmark (see the module doc). */
@@ -134,11 +138,12 @@ export async function run(args: string[]): Promise<void> {
         times.push(performance.now() - t0);
       }
       const built = c.dsl.build();
-      const obj = join(dir, `${c.twin}.o`);
+      const obj = join(dir, `${c.name}.o`);
       execFileSync('clang-22', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', twinSource(`${c.twin}.c`), '-o', obj]);
       const coll = Collection.loadFile(obj);
       loaded.push(coll);
-      const cSpec = coll.spec.programs.get(c.twin)!;
+      const cName = c.twinProgram ?? c.twin;
+      const cSpec = coll.spec.programs.get(cName)!;
       const dsl: LoadedDslProgram = loadDslProgram(built);
       loaded.push(dsl);
       const row: Row = { name: c.name, insDsl: slotCount(built.insns), insC: slotCount(cSpec.insns), buildMs: median(times) };
@@ -147,7 +152,7 @@ export async function run(args: string[]): Promise<void> {
         c,
         row,
         dslProg: dsl.program,
-        cProg: coll.programs.get(c.twin)!,
+        cProg: coll.programs.get(cName)!,
         dslMap: (n: string) => dsl.map(n),
         cMap: (n: string) => coll.maps.get(n)!,
         ns: { dsl: [] as number[], c: [] as number[] },
