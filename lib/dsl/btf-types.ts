@@ -9,12 +9,10 @@
  * and offsets (explicit padding becomes a hole, as in C).
  */
 import type { BtfBuilder } from '../btf/index.js';
-import type { Layout } from '../layout/index.js';
+import type { AnyLayout } from '../layout/index.js';
 import { AddrLayout, ArrayLayout, Scalar, StructLayout } from '../layout/index.js';
 import { DslError } from './errors.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayout = Layout<any>;
 
 /** A C identifier from a JavaScript name (BTF names must be `[A-Za-z_][A-Za-z0-9_]*`). */
 export function btfIdentifier(name: string): string {

@@ -5,7 +5,7 @@
  * TcBuilder, SockAddrBuilder, SubBuilder) only show what that program type
  * may use; the runtime checks the same rules and names the source position.
  */
-import type { Layout, StructLayout, Fields } from '../layout/index.js';
+import type { AnyLayout, StructLayout, Fields } from '../layout/index.js';
 import { Helper, helperName } from '../uapi/helpers.js';
 import { MapType } from '../uapi/map-types.js';
 import { helperProto } from '../verifier/helper-protos.js';
@@ -34,8 +34,6 @@ import {
 import { type IntName, type ScalarName, type TypedScalar, requireScalar, scalarInfo } from './types.js';
 import { Cond, type Literal, V, type Val, type ValArg, rt } from './value.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayout = Layout<any>;
 
 /** The kind of program a builder builds. */
 export type ProgKind = 'xdp' | 'tc' | 'sock_addr';

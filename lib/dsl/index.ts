@@ -52,8 +52,11 @@
  */
 export { DslError, formatPos } from './errors.js';
 export { setSourceCapture } from './source.js';
-export { u8, u16, u32, u64, s8, s16, s32, s64, be16, be32, be64, type ScalarName, type TypedScalar } from './types.js';
-export { type Val, type IntVal, type NetVal, type ValArg, Cond, htons, htonl, konst } from './value.js';
+export {
+  u8, u16, u32, u64, s8, s16, s32, s64, be16, be32, be64,
+  type ScalarName, type TypedScalar, type IntName, type NetName, type JsOf, type HostOf, type NetOf, type Wide,
+} from './types.js';
+export { type Val, type IntVal, type NetVal, type ValArg, type Literal, type IntArg, Cond, htons, htonl, konst } from './value.js';
 export {
   MapDef,
   hashMap,
@@ -70,6 +73,8 @@ export {
   hashOfMaps,
   mapDef,
   type MapOptions,
+  type MapValueKind,
+  type KeyValueOptions,
 } from './maps.js';
 export {
   Subprog,
@@ -84,9 +89,10 @@ export {
   type TcBuilder,
   type SockAddrBuilder,
   type SubBuilder,
+  type ProgKind,
 } from './builder.js';
 export type { XdpCtx, XdpDevmapCtx, TcCtx, SockAddr4Ctx, SockAddr6Ctx, SendMsg4Ctx, SendMsg6Ctx, SockAddrHook, SockAddrCtxOf } from './context.js';
-export type { StructView, LayoutView, FieldOf, ArrayOf, ViewMode } from './refs.js';
+export type { StructView, LayoutView, FieldOf, ArrayOf, ViewMode, ViewOf } from './refs.js';
 export * from './headers.js';
 export { xdp, tc, sockAddr, DslProgram, setDslVerifier, type BuiltProgram, type BuildOptions, type ProgOptions, type TcAttach, type DslVerifier } from './program.js';
 export { packed, struct, array, bytes, mac, ipv4, ipv6, pad } from '../layout/index.js';

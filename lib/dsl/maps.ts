@@ -3,13 +3,11 @@
  * (`b.lookup(counts, port)`), and in userspace, where the loader creates the
  * kernel map from {@link MapDef.spec} with codecs from the same layouts.
  */
-import { type Layout, type MapSpec, resolveMapType, isMapInMapType } from '../layout/index.js';
+import { type AnyLayout, type MapSpec, resolveMapType, isMapInMapType } from '../layout/index.js';
 import { MapType } from '../uapi/map-types.js';
 import { DslError } from './errors.js';
 import { u32 } from './types.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayout = Layout<any>;
 
 /** What a lookup in a map yields: a value, an inner map (map-in-map), or nothing usable (devmaps). */
 export type MapValueKind = 'value' | 'map' | 'none';

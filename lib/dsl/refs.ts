@@ -8,7 +8,7 @@
  */
 import type { AtomicOpName } from '../isa/insn.js';
 import type { SizeName } from '../isa/opcodes.js';
-import type { Layout } from '../layout/index.js';
+import type { AnyLayout } from '../layout/index.js';
 import type { AddrLayout, ArrayLayout, BytesLayout, PadLayout, StructLayout, Fields } from '../layout/index.js';
 import { DslError } from './errors.js';
 import type { Fn, Scope } from './fn.js';
@@ -250,8 +250,6 @@ export function copyBytes(dst: Loc, dstOff: number, src: Loc, srcOff: number, si
 }
 
 /** Field views for one layout kind. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayout = Layout<any>;
 
 /** The view of a scalar field: read-only, writable, or a map-value field with atomics. */
 export type FieldOf<N extends ScalarName, M extends ViewMode> = M extends 'ro'
@@ -264,6 +262,8 @@ export type FieldOf<N extends ScalarName, M extends ViewMode> = M extends 'ro'
 export interface ArrayOf<N extends ScalarName, M extends ViewMode> {
   readonly length: number;
   get(i: number): FieldOf<N, M>;
+  /** Element `i` at a run-time index, bounds-checked (map values and stack structs; see `ArrayView.at`). */
+  at(i: number | Val<ScalarName>, onOutOfRange: () => void): FieldOf<N, M>;
   set(i: number, x: ValArg<N>): void;
   copyFrom(other: ArrayOf<N, ViewMode>): void;
 }

@@ -677,7 +677,8 @@ export class Cond {
 
 // ---- typed views -------------------------------------------------------------------
 
-type IntArg<T extends IntName> = T extends 'u64' | 's64' ? IntVal<IntName> | Literal : IntVal<Int32Name> | number;
+/** What an integer operation of type `T` accepts: a value of a compatible width or a literal. */
+export type IntArg<T extends IntName> = T extends 'u64' | 's64' ? IntVal<IntName> | Literal : IntVal<Int32Name> | number;
 
 /** A host-order integer value of type `T`. */
 export interface IntVal<T extends IntName> {

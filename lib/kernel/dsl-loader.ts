@@ -13,15 +13,13 @@ import type { BuiltProgram, DslProgram } from '../dsl/program.js';
 import type { MapDef } from '../dsl/maps.js';
 import { builtProgram, checkProgramSlots, dslCollectionSpec, type DslProgramLike, type DslSpecOptions } from '../dsl/object.js';
 import type { CollectionMapSpec, CollectionSpec } from '../elf/index.js';
-import type { Infer, Layout } from '../layout/index.js';
+import type { AnyLayout, Infer } from '../layout/index.js';
 import { KernelBtf } from './btf.js';
 import { Collection, CollectionError, type CollectionOptions } from './collection.js';
 import { BpfError } from './errors.js';
 import { BpfMap, TypedMap } from './map.js';
 import { type LoadOptions, Program, type ProgramBtf } from './program.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayout = Layout<any>;
 
 /** Options of {@link loadDslProgram}. */
 export interface DslLoadOptions extends LoadOptions {

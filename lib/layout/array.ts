@@ -8,19 +8,22 @@
 import { BaseLayout, type Layout } from './layout.js';
 import { LayoutError, show } from './errors.js';
 
-/** A fixed-size array of `length` elements of `element`: `array(u32, 4)` is `__u32[4]`. */
-export class ArrayLayout<T> extends BaseLayout<T[]> {
+/**
+ * A fixed-size array of `length` elements of `element`: `array(u32, 4)` is `__u32[4]`.
+ * `E` keeps the element layout's own type, so typed views know the element type.
+ */
+export class ArrayLayout<T, E extends Layout<T> = Layout<T>> extends BaseLayout<T[]> {
   readonly kind = 'array' as const;
   readonly size: number;
   readonly align: number;
   readonly typeName: string;
   /** The element layout. */
-  readonly element: Layout<T>;
+  readonly element: E;
   /** The element count. */
   readonly length: number;
 
   /** @internal use `array()`. */
-  constructor(element: Layout<T>, length: number) {
+  constructor(element: E, length: number) {
     super();
     if (!Number.isInteger(length) || length < 0) throw new LayoutError(`array length must be a non-negative integer, got ${show(length)}`);
     this.element = element;
@@ -54,8 +57,8 @@ export class ArrayLayout<T> extends BaseLayout<T[]> {
 }
 
 /** `T[length]`: a fixed-size array; its value is a JavaScript array of exactly `length` elements. */
-export function array<T>(element: Layout<T>, length: number): ArrayLayout<T> {
-  return new ArrayLayout(element, length);
+export function array<T, E extends Layout<T> = Layout<T>>(element: E & Layout<T>, length: number): ArrayLayout<T, E> {
+  return new ArrayLayout<T, E>(element, length);
 }
 
 /** `__u8[length]` as a `Uint8Array` (copied on read; must be exactly `length` bytes on write). */

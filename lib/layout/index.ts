@@ -44,7 +44,7 @@
  * @module
  */
 export { LayoutError } from './errors.js';
-export { type Layout, type LayoutKind, type Infer, BaseLayout, viewOf } from './layout.js';
+export { type Layout, type AnyLayout, type LayoutKind, type Infer, BaseLayout, viewOf } from './layout.js';
 export {
   Scalar,
   type ByteOrder,

@@ -39,6 +39,10 @@ export interface Layout<T> {
   decode(bytes: Uint8Array, offset?: number): T;
 }
 
+/** A layout of any value type (for code that handles layouts generically). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyLayout = Layout<any>;
+
 /** The JavaScript value type of a layout: `Infer<typeof Key>`. */
 export type Infer<L> = L extends Layout<infer T> ? T : never;
 
