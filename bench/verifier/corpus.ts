@@ -312,6 +312,16 @@ export function rulePrograms(): CorpusEntry[] {
   add('null_check', 'array_key_out_of_range', XDP, prog(st('u32', 10, -4, 4), movr(2, 10), ai('add', 2, -4), ldMapFd(1, 0), call(1), ldx('u64', 1, 0, 0), movi(0, 2), exit()), { maps: [ARRAY_16] });
   add('null_check', 'array_var_key', XDP, prog(ldx('u32', 3, 1, 12), stx('u32', 10, 3, -4), movr(2, 10), ai('add', 2, -4), ldMapFd(1, 0), call(1), ldx('u64', 1, 0, 0), movi(0, 2), exit()), { maps: [ARRAY_16] });
   add('null_check', 'array_const_key_u64', XDP, prog(movi(3, 1), stx('u32', 10, 3, -8), movr(2, 10), ai('add', 2, -8), ldMapFd(1, 0), call(1), ldx('u64', 1, 0, 0), movi(0, 2), exit()), { maps: [ARRAY_16] });
+  // A constant in-range key makes an array lookup non-null, except on BPF_F_INNER_MAP maps
+  // (directly, or as the inner map of a map-in-map): then the null check stays required.
+  const constKey0 = (tail: (Insn | string)[]) => prog(st('u32', 10, -4, 0), movr(2, 10), ai('add', 2, -4), ldMapFd(1, 0), call(1), ...tail);
+  const INNER_FLAG = { ...ARRAY_16, flags: 1 << 12 };
+  add('null_check', 'array_const_key_ok', XDP, constKey0([ldx('u64', 1, 0, 0), movi(0, 2), exit()]), { maps: [ARRAY_16] });
+  add('null_check', 'array_const_key_inner_flag', XDP, constKey0([ldx('u64', 1, 0, 0), movi(0, 2), exit()]), { maps: [INNER_FLAG] });
+  const outerOf = (inner: MapSpecLite): MapSpecLite => ({ name: 'outer', type: MT.BPF_MAP_TYPE_ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, inner });
+  const viaOuter = [jmpImm('ne', 0, 0, 'found'), movi(0, 2), exit(), 'found:', st('u32', 10, -8, 0), movr(1, 0), movr(2, 10), ai('add', 2, -8), call(1), ldx('u64', 1, 0, 0), movi(0, 2), exit()];
+  add('null_check', 'inner_const_key_ok', XDP, constKey0(viaOuter), { maps: [outerOf(ARRAY_16)] });
+  add('null_check', 'inner_const_key_inner_flag', XDP, constKey0(viaOuter), { maps: [outerOf(INNER_FLAG)] });
   add('null_check', 'missing', XDP, lookup([ldx('u64', 1, 0, 0)]), { maps: [ARRAY_16] });
   add('null_check', 'arith_before', XDP, lookup([ai('add', 0, 8), jmpImm('eq', 0, 0, 'out')]), { maps: [ARRAY_16] });
   add('null_check', 'ne_ok', XDP, lookup([jmpImm('ne', 0, 0, 'hit'), ja('out'), 'hit:', ldx('u64', 1, 0, 0)]), { maps: [ARRAY_16] });

@@ -4,6 +4,8 @@
  * kernel loader and verifier-lite see the same program.
  */
 import { datapathPrograms } from '../../bpf-progs/connect-lb/datapath.js';
+import { maglevDatapath } from '../../bpf-progs/maglev/datapath.js';
+import { maglevDecap } from '../../bpf-progs/maglev/decap.js';
 import type { BuiltProgram } from '../../lib/dsl/program.js';
 import type { MapDef } from '../../lib/dsl/maps.js';
 import type { MapSpecLite } from '../../lib/verifier/types.js';
@@ -33,10 +35,13 @@ export function entryFromDsl(p: BuiltProgram, rule = 'dsl_reference'): CorpusEnt
   return { name: `dsl/${p.name}`, rule, progType: p.progType, attach: p.expectedAttachType, maps, insns };
 }
 
-/** The DSL reference programs that exist (connect-time load balancer: eight sock_addr programs). */
+/**
+ * The DSL reference programs: the connect-time load balancer (eight sock_addr programs) and
+ * the Maglev XDP balancer (datapath, map-in-map, and the backends' decapsulation).
+ */
 export function dslReferencePrograms(): CorpusEntry[] {
   const out: CorpusEntry[] = [];
-  for (const prog of Object.values(datapathPrograms)) {
+  for (const prog of [...Object.values(datapathPrograms), maglevDatapath(), maglevDecap()]) {
     try {
       out.push(entryFromDsl(prog.build()));
     } catch {

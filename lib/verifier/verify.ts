@@ -14,7 +14,7 @@
  * @module
  */
 import { ProgType, AttachType } from '../uapi/prog-types.js';
-import { MapType } from '../uapi/map-types.js';
+import { MapFlags, MapType } from '../uapi/map-types.js';
 import type { SourcePos } from '../isa/insn.js';
 import { tnumAdd, tnumSub, tnumConst, tnumIsConst, type Tnum } from './tnum.js';
 import {
@@ -1280,8 +1280,13 @@ class Walker {
       case 'map_value_or_null': {
         const inner = this.innerOf.get(meta.map);
         const m = this.maps[meta.map];
-        // can_elide_value_nullness: an array lookup with a constant in-range key cannot fail.
-        if (m && (m.type === MapType.BPF_MAP_TYPE_ARRAY || m.type === MapType.BPF_MAP_TYPE_PERCPU_ARRAY) && meta.constKey >= 0 && meta.constKey < m.maxEntries) {
+        // can_elide_value_nullness: an array lookup with a constant in-range key cannot fail,
+        // unless the map is BPF_F_INNER_MAP (inner maps of other sizes may replace it; the
+        // kernel keeps the null check then, checked against 6.18 directly and through map-in-map).
+        const elide =
+          m && (m.type === MapType.BPF_MAP_TYPE_ARRAY || m.type === MapType.BPF_MAP_TYPE_PERCPU_ARRAY) &&
+          ((m.flags ?? 0) & MapFlags.BPF_F_INNER_MAP) === 0 && meta.constKey >= 0 && meta.constKey < m.maxEntries;
+        if (elide) {
           regs[0] = ptrReg(RT.MAP_VALUE, { map: meta.map });
           break;
         }
