@@ -15,6 +15,7 @@ import {
 import {
   type Reg, UNKNOWN, scalarFrom, scalarOf, sync, zext32, constReg, isInvalid, withBounds, S64_MIN, S64_MAX, S32_MIN, S32_MAX, U32_MAX,
 } from './reg.js';
+import { alu32 } from './alu32.js';
 
 /** A value in one width: known bits and bounds, all as bigints of that width. */
 interface View {
@@ -215,6 +216,16 @@ function aluView(op: Op, a: View, b: View, w: 32 | 64, signed: boolean): View {
 
 /** `dst op= src` on two scalars; `w` is 64 for ALU64, 32 for ALU. `signed` selects sdiv/smod (off=1). */
 export function aluScalar(op: Op, dst: Reg, src: Reg, w: 32 | 64, signed = false): Reg {
+  if (op === Op.MOV) return w === 64 ? src : zext32(src);
+  if (w === 32) return alu32(op, dst, src);
+  return aluScalarViews(op, dst, src, w, signed);
+}
+
+/**
+ * {@link aluScalar} through the bigint views, at either width (the 64-bit path, and the
+ * oracle the tests hold lib/verifier/alu32.ts to). @internal
+ */
+export function aluScalarViews(op: Op, dst: Reg, src: Reg, w: 32 | 64, signed = false): Reg {
   if (op === Op.MOV) return w === 64 ? src : zext32(src);
   if (w === 64 && dst.vo.mask === 0n && src.vo.mask === 0n && op !== Op.DIV && op !== Op.MOD && op <= Op.ARSH && op !== Op.NEG) {
     // Both known: fold.
