@@ -5,7 +5,7 @@
  * bits of `imm64` and has every other field zero.
  */
 import { DecodeError, EncodeError } from './errors.js';
-import type { Insn } from './insn.js';
+import { slotCount, type Insn } from './insn.js';
 import { LDDW } from './opcodes.js';
 
 function fail(i: Insn, k: number, what: string): never {
@@ -78,13 +78,6 @@ export function encode(insns: readonly Insn[]): Uint8Array {
   } finally {
     if (shared) reuseBusy = false;
   }
-}
-
-/** Number of 8-byte slots of `insns` (an `lddw` takes two). */
-function slotCount(insns: readonly Insn[]): number {
-  let n = insns.length;
-  for (let k = 0; k < insns.length; k++) if (insns[k]!.code === LDDW) n++;
-  return n;
 }
 
 /** Writes the words of `insns` into `out32` (little-endian host); returns the word count. */

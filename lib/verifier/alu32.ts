@@ -10,10 +10,7 @@
  */
 import { Op } from './scalar-ops.js';
 import { type Reg, scalarOf } from './reg.js';
-
-const split = new BigUint64Array(1);
-const halves = new Uint32Array(split.buffer);
-const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+import { u64 as split, halves, LO } from './halves.js';
 
 /** The low 32 bits of a 64-bit value, unsigned. */
 function low32(v: bigint): number {

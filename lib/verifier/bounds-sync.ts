@@ -17,13 +17,7 @@
  * @module
  */
 import type { Tnum } from './tnum.js';
-
-const b64 = new BigInt64Array(1);
-const u64a = new BigUint64Array(b64.buffer);
-const halves = new Uint32Array(b64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LO = LITTLE_ENDIAN ? 0 : 1;
-const HI = 1 - LO;
+import { s64 as b64, u64 as u64a, halves, LO, HI } from './halves.js';
 
 /** The 64-bit fields `sync` reads and writes (the rest of a register passes through). */
 export interface Bounds {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import * as halfSlot from './halves.js';
 
 /** 2^64 - 1. */
 export const U64_MAX = (1n << 64n) - 1n;
@@ -17,12 +18,6 @@ export interface Tnum {
   readonly value: bigint;
   readonly mask: bigint;
 }
-
-/** Scratch to split a 64-bit value into 32-bit halves (index `HI`, `LO`) and join them back. */
-const split64 = new BigUint64Array(1);
-const halves32 = new Uint32Array(split64.buffer);
-const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
-const HI = 1 - LO;
 
 /** The fully unknown tnum. */
 export const TNUM_UNKNOWN: Tnum = Object.freeze({ value: 0n, mask: U64_MAX });
@@ -142,14 +137,14 @@ export function tnumMul(a: Tnum, b: Tnum, bits = 64): Tnum {
     x = b;
     y = a;
   }
-  split64[0] = x.value;
-  let xvh = halves32[HI]!, xvl = halves32[LO]!;
-  split64[0] = x.mask;
-  let xmh = halves32[HI]!, xml = halves32[LO]!;
-  split64[0] = y.value;
-  let yvh = halves32[HI]!, yvl = halves32[LO]!;
-  split64[0] = y.mask;
-  let ymh = halves32[HI]!, yml = halves32[LO]!;
+  halfSlot.u64[0] = x.value;
+  let xvh = halfSlot.halves[halfSlot.HI]!, xvl = halfSlot.halves[halfSlot.LO]!;
+  halfSlot.u64[0] = x.mask;
+  let xmh = halfSlot.halves[halfSlot.HI]!, xml = halfSlot.halves[halfSlot.LO]!;
+  halfSlot.u64[0] = y.value;
+  let yvh = halfSlot.halves[halfSlot.HI]!, yvl = halfSlot.halves[halfSlot.LO]!;
+  halfSlot.u64[0] = y.mask;
+  let ymh = halfSlot.halves[halfSlot.HI]!, yml = halfSlot.halves[halfSlot.LO]!;
   // The accumulated uncertainty is (0; accM): adding (0; m) to it gives
   // (0; ((accM + m) mod 2^64) | accM | m) (tnumAdd with both values 0).
   let accH = 0, accL = 0;
@@ -182,9 +177,9 @@ export function tnumMul(a: Tnum, b: Tnum, bits = 64): Tnum {
     ymh = ((ymh << 1) | (yml >>> 31)) >>> 0;
     yml = (yml << 1) >>> 0;
   }
-  halves32[HI] = accH;
-  halves32[LO] = accL;
-  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: split64[0]! });
+  halfSlot.halves[halfSlot.HI] = accH;
+  halfSlot.halves[halfSlot.LO] = accL;
+  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: halfSlot.u64[0]! });
 }
 
 /** Bits known in either (both must agree). */
