@@ -772,14 +772,7 @@ class Walker {
     if (reg.t === RT.OPAQUE) return OPAQUE_REG;
     // Alignment: only the stack is strict on this architecture.
     if (reg.t === RT.STACK) {
-      // the usual case, fp plus a constant, in plain numbers
-      const misaligned = reg.vo.mask === 0n && reg.vo.value === 0n
-        ? ((reg.off + insnOff) & (size - 1)) !== 0
-        : (() => {
-            const ro = tnumAdd(reg.vo, tnumConst(BigInt(reg.off + insnOff)));
-            return ((ro.value | ro.mask) & BigInt(size - 1)) !== 0n;
-          })();
-      if (misaligned) throw reject(`misaligned stack access off ${tnumC(reg.vo)}+${reg.off}+${insnOff} size ${size}`, 'stack');
+      if (stackMisaligned(reg, reg.off + insnOff, size)) throw reject(`misaligned stack access off ${tnumC(reg.vo)}+${reg.off}+${insnOff} size ${size}`, 'stack');
     }
     const off = insnOff + reg.off;
     let result: Reg = UNKNOWN;
@@ -1511,6 +1504,13 @@ function slotWithin(old: StackSlot, cur: StackSlot, ids: Map<number, number>, ex
     return regWithin(old.spill, cur.spill, ids, exact);
   }
   return true;
+}
+
+/** Whether a `size`-byte access at stack pointer `reg` plus `off` may be misaligned (fp plus a constant, the usual case, in plain numbers). */
+function stackMisaligned(reg: Reg, off: number, size: number): boolean {
+  if (reg.vo.mask === 0n && reg.vo.value === 0n) return (off & (size - 1)) !== 0;
+  const ro = tnumAdd(reg.vo, tnumConst(BigInt(off)));
+  return ((ro.value | ro.mask) & BigInt(size - 1)) !== 0n;
 }
 
 /** Checks a program without the kernel. Never throws: bad input yields an `error` diagnostic. */

@@ -27,11 +27,6 @@ const stackIndex = xdp('aidx_stack', (b) => {
   return b.return(buf.fields.b.at(i, () => b.return(XDP_ABORTED)).add(buf.fields.b.get(0)).as(u32));
 });
 
-function withTtl(ttl: number): Uint8Array {
-  const p = ipv4Packet();
-  p[22] = ttl;
-  return p;
-}
 
 describe('run-time array indexes', () => {
   it('bounds-check the index and pass verifier-lite', () => {
@@ -63,9 +58,9 @@ describe('run-time array indexes', () => {
 describeKernel('run-time array indexes (kernel)', () => {
   it('counts into the bucket the packet names, and refuses an index past the end', () => {
     using l = loadDslProgram(bucketByTtl);
-    for (const ttl of [3, 3, 7, 0]) expect(l.program.testRun({ data: withTtl(ttl) }).retval).toBe(XDP_PASS);
-    expect(l.program.testRun({ data: withTtl(8) }).retval).toBe(XDP_ABORTED);
-    expect(l.program.testRun({ data: withTtl(200) }).retval).toBe(XDP_ABORTED);
+    for (const ttl of [3, 3, 7, 0]) expect(l.program.testRun({ data: ipv4Packet({ ttl }) }).retval).toBe(XDP_PASS);
+    expect(l.program.testRun({ data: ipv4Packet({ ttl: 8 }) }).retval).toBe(XDP_ABORTED);
+    expect(l.program.testRun({ data: ipv4Packet({ ttl: 200 }) }).retval).toBe(XDP_ABORTED);
     const v = l.typed(hist).get(0)!;
     expect(v.total).toBe(6n); // every run that found the value counted; the two refused ones too
     expect(v.buckets).toEqual([1n, 0n, 0n, 2n, 0n, 0n, 0n, 1n]);
@@ -74,11 +69,11 @@ describeKernel('run-time array indexes (kernel)', () => {
   it('writes and reads a stack array at a signed run-time index', () => {
     using l = loadDslProgram(stackIndex);
     // ttl 6 -> index 2: element 2 becomes 99, plus element 0 (10)
-    expect(l.program.testRun({ data: withTtl(6) }).retval).toBe(109);
+    expect(l.program.testRun({ data: ipv4Packet({ ttl: 6 }) }).retval).toBe(109);
     // ttl 4 -> index 0: element 0 becomes 99, read back twice
-    expect(l.program.testRun({ data: withTtl(4) }).retval).toBe(198);
+    expect(l.program.testRun({ data: ipv4Packet({ ttl: 4 }) }).retval).toBe(198);
     // ttl 3 -> index -1, ttl 12 -> index 8: out of range
-    expect(l.program.testRun({ data: withTtl(3) }).retval).toBe(XDP_ABORTED);
-    expect(l.program.testRun({ data: withTtl(12) }).retval).toBe(XDP_ABORTED);
+    expect(l.program.testRun({ data: ipv4Packet({ ttl: 3 }) }).retval).toBe(XDP_ABORTED);
+    expect(l.program.testRun({ data: ipv4Packet({ ttl: 12 }) }).retval).toBe(XDP_ABORTED);
   });
 });

@@ -21,11 +21,6 @@ const entry = xdp('tcall_entry', (b) => {
   return b.return(XDP_PASS);
 });
 
-function packetWithTtl(ttl: number): Uint8Array {
-  const p = ipv4Packet();
-  p[22] = ttl;
-  return p;
-}
 
 describe('DSL tail calls', () => {
   it('emits bpf_tail_call(ctx, map, index) and verifier-lite accepts it', () => {
@@ -66,7 +61,7 @@ describe('DSL tail calls', () => {
 describeKernel('DSL tail calls (kernel)', () => {
   it('jumps through the program array filled at load, falls through on an empty or missing slot', () => {
     using col = loadDslCollection([entry, target]);
-    const run = (ttl: number) => col.program(entry).testRun({ data: packetWithTtl(ttl) }).retval;
+    const run = (ttl: number) => col.program(entry).testRun({ data: ipv4Packet({ ttl }) }).retval;
     expect(run(1)).toBe(XDP_DROP);
     expect(run(0)).toBe(XDP_PASS);
     expect(run(200)).toBe(XDP_PASS);
@@ -80,7 +75,7 @@ describeKernel('DSL tail calls (kernel)', () => {
     const spec = readCollectionSpec(writeDslObject([entry, target]));
     expect(spec.maps.get('tcall_jumps')!.slots).toEqual([{ key: 1, value: 'tcall_target', kind: 'program' }]);
     using col = Collection.load(spec);
-    expect(col.program('tcall_entry').testRun({ data: packetWithTtl(1) }).retval).toBe(XDP_DROP);
-    expect(col.program('tcall_entry').testRun({ data: packetWithTtl(0) }).retval).toBe(XDP_PASS);
+    expect(col.program('tcall_entry').testRun({ data: ipv4Packet({ ttl: 1 }) }).retval).toBe(XDP_DROP);
+    expect(col.program('tcall_entry').testRun({ data: ipv4Packet({ ttl: 0 }) }).retval).toBe(XDP_PASS);
   });
 });
